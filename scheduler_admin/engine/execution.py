@@ -1,0 +1,111 @@
+"""The django-q2 task: execute one run through agentos_bridge and record how it ended.
+
+Calls to agent servers happen outside any transaction. The worker holds a lease
+on the run and renews it while the run is in flight; if the worker dies, the
+lease runs out and engine/recovery.py closes the run as "worker lost".
+"""
+
+import logging
+import os
+import socket
+import threading
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+import agentos_bridge
+from agentos_bridge.outcome import Outcome, RunRequest, TargetInfo
+from scheduler_admin.engine.config import option
+from scheduler_admin.engine.outcomes import record_outcome
+from scheduler_admin.models import RunStatus, ScheduleRun
+
+log = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def claim_run(run_pk: int, worker: str, now: datetime) -> bool:
+    """Take a queued run for this worker. False if someone else has (or had) it."""
+    lease = timedelta(seconds=option("LEASE_S"))
+    return bool(
+        ScheduleRun.objects.filter(pk=run_pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, started_at=now, worker=worker, lease_expires_at=now + lease
+        )
+    )
+
+
+def execute_run(run_pk: int) -> str:
+    """Run ``run_pk`` once. Safe to receive twice: the second delivery does nothing."""
+    worker = worker_name()
+    if not claim_run(run_pk, worker, timezone.now()):
+        log.info("run %s: already claimed or finished; duplicate delivery ignored", run_pk)
+        return "duplicate"
+    run = ScheduleRun.objects.select_related("schedule__target").get(pk=run_pk)
+    request = build_request(run)
+    with LeaseKeeper(run_pk, worker):
+        outcome = _call_bridge(request)
+    log.info("run %s: %s %s", run_pk, outcome.status, outcome.error[:200])
+    record_outcome(run, outcome, worker=worker)
+    return outcome.status
+
+
+def build_request(run: ScheduleRun) -> RunRequest:
+    schedule, target = run.schedule, run.schedule.target
+    return RunRequest(
+        target=TargetInfo(
+            name=target.name,
+            base_url=target.base_url,
+            token_env=target.token_env,
+            connect_timeout_s=target.connect_timeout_s,
+        ),
+        method=schedule.method,
+        endpoint=schedule.endpoint,
+        payload=run.input if isinstance(run.input, dict) else {},
+        timeout_s=schedule.timeout_s,
+        idempotency_key=run.idempotency_key,
+        run_pk=run.pk,
+        schedule_name=schedule.name,
+    )
+
+
+def _call_bridge(request: RunRequest) -> Outcome:
+    # The bridge returns outcomes rather than raising; a bug in it must still close
+    # the run (as failed, with the error) instead of leaving it running.
+    try:
+        return agentos_bridge.execute(request)
+    except Exception as exc:  # noqa: BLE001 - recorded on the run, not swallowed
+        log.exception("run %s: bridge raised", request.run_pk)
+        return Outcome.failure(f"Internal error in the bridge: {exc!r}", retryable=False)
+
+
+class LeaseKeeper:
+    """Renew the run's lease every third of its length until the block ends."""
+
+    def __init__(self, run_pk: int, worker: str):
+        self.run_pk, self.worker = run_pk, worker
+        self.lease_s = option("LEASE_S")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name=f"lease-{run_pk}", daemon=True)
+
+    def __enter__(self) -> "LeaseKeeper":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _renew(self) -> None:
+        try:
+            while not self._stop.wait(self.lease_s / 3):
+                renewed = ScheduleRun.objects.filter(
+                    pk=self.run_pk, status=RunStatus.RUNNING, worker=self.worker
+                ).update(lease_expires_at=timezone.now() + timedelta(seconds=self.lease_s))
+                if not renewed:
+                    log.warning("run %s: lease lost; no longer renewing", self.run_pk)
+                    return
+        finally:
+            connection.close()  # this thread's own connection

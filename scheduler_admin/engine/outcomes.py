@@ -1,0 +1,133 @@
+"""Record how a run ended, then apply the schedule's policies: retry, pause, buffer."""
+
+import logging
+import random
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from agentos_bridge.outcome import Outcome
+from scheduler_admin.models import RunStatus, Schedule, ScheduleRun, Trigger
+
+log = logging.getLogger(__name__)
+
+_STATUS = {
+    "success": RunStatus.SUCCESS,
+    "failed": RunStatus.FAILED,
+    "timeout": RunStatus.TIMEOUT,
+    "paused": RunStatus.PAUSED,
+    "cancelled": RunStatus.CANCELLED,
+}
+
+
+def record_outcome(run: ScheduleRun, outcome: Outcome, *, worker: str) -> bool:
+    """Close a running run with its outcome. False if the run was no longer ours
+    (its lease expired and it was closed as "worker lost")."""
+    now = timezone.now()
+    status = _STATUS.get(outcome.status, RunStatus.FAILED)
+    started = run.started_at or now
+    with transaction.atomic():
+        closed = ScheduleRun.objects.filter(
+            pk=run.pk, status=RunStatus.RUNNING, worker=worker
+        ).update(
+            status=status,
+            completed_at=now,
+            duration_ms=max(0, int((now - started).total_seconds() * 1000)),
+            status_code=outcome.status_code,
+            run_id=outcome.run_id[:64],
+            session_id=outcome.session_id[:64],
+            error=outcome.error,
+            output=outcome.output,
+            requirements=outcome.requirements,
+            request_sent_at=outcome.request_sent_at,
+            lease_expires_at=None,
+        )
+        if not closed:
+            log.warning("run %s: closed by someone else before its outcome arrived", run.pk)
+            return False
+        run.refresh_from_db()
+        after_run_ended(run, retryable=outcome.retryable, retry_after_s=outcome.retry_after_s)
+    return True
+
+
+def close_lost_run(run: ScheduleRun, now: datetime) -> bool:
+    """Close a run whose worker stopped renewing its lease; retry it by policy."""
+    with transaction.atomic():
+        closed = ScheduleRun.objects.filter(
+            pk=run.pk, status=RunStatus.RUNNING, lease_expires_at__lt=now
+        ).update(
+            status=RunStatus.FAILED,
+            error=f"worker lost: {run.worker or 'unknown worker'} stopped renewing its lease",
+            completed_at=now,
+            duration_ms=int((now - (run.started_at or now)).total_seconds() * 1000),
+            lease_expires_at=None,
+        )
+        if not closed:
+            return False
+        run.refresh_from_db()
+        after_run_ended(run, retryable=True)
+    log.warning("run %s: worker lost; closed as failed", run.pk)
+    return True
+
+
+def after_run_ended(run: ScheduleRun, *, retryable: bool, retry_after_s: float | None = None):
+    """Policies after a run closed: retry rows, consecutive failures, pause."""
+    schedule = run.schedule
+    if run.status == RunStatus.SUCCESS:
+        Schedule.objects.filter(pk=schedule.pk).update(consecutive_failures=0)
+    elif run.status in (RunStatus.FAILED, RunStatus.TIMEOUT):
+        if not (retryable and _create_retry(run, retry_after_s)):
+            _count_failure(schedule, run)
+    # A buffer_one run held behind this one is sent by dispatch_ready on the next tick.
+
+
+def retry_delay_s(schedule: Schedule, attempt: int, retry_after_s: float | None = None) -> float:
+    """delay × backoff^(attempt-1), ±10 % jitter, and never sooner than Retry-After."""
+    base = schedule.retry_delay_s * schedule.retry_backoff ** max(0, attempt - 1)
+    delay = base * random.uniform(0.9, 1.1)
+    return max(delay, retry_after_s or 0)
+
+
+def _create_retry(run: ScheduleRun, retry_after_s: float | None) -> bool:
+    schedule = run.schedule
+    if run.attempt > schedule.max_retries:
+        return False
+    delay = retry_delay_s(schedule, run.attempt, retry_after_s)
+    try:
+        with transaction.atomic():
+            retry = ScheduleRun.objects.create(
+                schedule=schedule,
+                attempt=run.attempt + 1,
+                scheduled_for=run.scheduled_for,
+                trigger=Trigger.RETRY,
+                status=RunStatus.QUEUED,
+                not_before=timezone.now() + timedelta(seconds=delay),
+                input=run.input,
+                retry_of=run,
+            )
+    except IntegrityError:
+        log.info("run %s: next attempt already exists", run.pk)
+        return True
+    log.info("run %s: attempt %s in %.1f s (run %s)", run.pk, retry.attempt, delay, retry.pk)
+    return True
+
+
+def _count_failure(schedule: Schedule, run: ScheduleRun) -> None:
+    Schedule.objects.filter(pk=schedule.pk).update(
+        consecutive_failures=F("consecutive_failures") + 1
+    )
+    schedule.refresh_from_db(fields=["consecutive_failures", "pause_after_failures", "enabled"])
+    limit = schedule.pause_after_failures
+    if limit and schedule.enabled and schedule.consecutive_failures >= limit:
+        reason = (
+            f"Paused after {schedule.consecutive_failures} consecutive failures; "
+            f"last error: {run.error[:300]}"
+        )
+        Schedule.objects.filter(pk=schedule.pk).update(enabled=False, paused_reason=reason)
+        from scheduler_admin.engine.audit import record
+
+        record(None, "paused", schedule, run=run, note=reason)
+        log.warning("schedule %s: %s", schedule.pk, reason)
+

@@ -1,0 +1,51 @@
+"""``make run``: the web server, the scheduler and a django-q2 cluster, in the foreground.
+
+Ctrl-C (SIGINT) reaches every child through the terminal's process group; SIGTERM
+is forwarded. When one child exits, the others are stopped too.
+"""
+
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the web server, the scheduler and a django-q2 cluster together."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--addr", default="127.0.0.1:8000")
+
+    def handle(self, *args, addr: str, **options) -> None:
+        manage = [sys.executable, "manage.py"]
+        commands = {
+            "web": [*manage, "runserver", addr, "--noreload"],
+            "scheduler": [*manage, "run_scheduler"],
+            "workers": [*manage, "qcluster"],
+        }
+        children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        self.stdout.write(f"Started {', '.join(children)}. Open http://{addr}/ — Ctrl-C stops all.")
+
+        def forward(signum, _frame):
+            for child in children.values():
+                if child.poll() is None:
+                    child.send_signal(signum)
+
+        signal.signal(signal.SIGTERM, forward)
+        signal.signal(signal.SIGINT, forward)
+        try:
+            while all(child.poll() is None for child in children.values()):
+                time.sleep(0.5)
+        finally:
+            for child in children.values():
+                if child.poll() is None:
+                    child.terminate()
+            for name, child in children.items():
+                try:
+                    child.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    self.stderr.write(f"{name} did not stop in 15 s; killing it")
+                    child.kill()
+        self.stdout.write("All stopped.")

@@ -1,0 +1,22 @@
+from scheduler_admin.models.audit import AuditAction, AuditEntry
+from scheduler_admin.models.observability import AgentSession, Span, Trace
+from scheduler_admin.models.run import RunStatus, ScheduleRun, Trigger
+from scheduler_admin.models.schedule import CatchUpPolicy, HttpMethod, OverlapPolicy, Schedule
+from scheduler_admin.models.target import LOCAL_TARGET_NAME, Target
+
+__all__ = [
+    "AuditAction",
+    "AuditEntry",
+    "AgentSession",
+    "CatchUpPolicy",
+    "HttpMethod",
+    "LOCAL_TARGET_NAME",
+    "OverlapPolicy",
+    "RunStatus",
+    "Schedule",
+    "ScheduleRun",
+    "Span",
+    "Target",
+    "Trace",
+    "Trigger",
+]

@@ -1,0 +1,137 @@
+"""Schedule runs: one row per firing and per attempt. Retries add rows, never overwrite."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    PAUSED = "paused"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+FAILED_STATUSES = (RunStatus.FAILED, RunStatus.TIMEOUT)
+TERMINAL_STATUSES = tuple(s for s in RunStatus if s not in ACTIVE_STATUSES)
+
+
+class Trigger(models.TextChoices):
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+    RETRY = "retry"
+    CATCH_UP = "catch_up", "Catch-up"
+
+
+class ScheduleRunQuerySet(models.QuerySet):
+    def active(self) -> "ScheduleRunQuerySet":
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def failed(self) -> "ScheduleRunQuerySet":
+        return self.filter(status__in=FAILED_STATUSES)
+
+    def ready_to_dispatch(self, now: datetime) -> "ScheduleRunQuerySet":
+        """Queued runs whose not-before time has come and that no broker holds yet."""
+        return self.filter(
+            status=RunStatus.QUEUED, dispatched_at__isnull=True, not_before__lte=now
+        ).order_by("not_before", "pk")
+
+    def lost_in_dispatch(self, older_than: datetime) -> "ScheduleRunQuerySet":
+        """Handed to the broker long ago and never started: the message was lost."""
+        return self.filter(status=RunStatus.QUEUED, dispatched_at__lt=older_than)
+
+    def lease_expired(self, now: datetime) -> "ScheduleRunQuerySet":
+        return self.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now)
+
+
+class ScheduleRun(models.Model):
+    schedule = models.ForeignKey(
+        "scheduler_admin.Schedule", on_delete=models.CASCADE, related_name="runs"
+    )
+    attempt = models.PositiveSmallIntegerField(default=1)
+    scheduled_for = models.DateTimeField(help_text="The scheduled time this run belongs to.")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    # Dispatch bookkeeping: a queued run waits until not_before, then is handed to
+    # django-q2 (dispatched_at). held_for_overlap keeps a buffer_one run back until
+    # the schedule's running run ends.
+    not_before = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    held_for_overlap = models.BooleanField(default=False)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    request_sent_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    run_id = models.CharField(max_length=64, blank=True)
+    session_id = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    input = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    requirements = models.JSONField(null=True, blank=True)
+    missed_count = models.PositiveIntegerField(
+        default=0, help_text="Scheduled times missed during downtime that this run stands for."
+    )
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    worker = models.CharField(max_length=128, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScheduleRunQuerySet.as_manager()
+
+    class Meta:
+        db_table = "agno_schedule_runs"
+        ordering = ["-pk"]
+        constraints = [
+            # The last guard against firing one scheduled time twice.
+            models.UniqueConstraint(
+                fields=["schedule", "scheduled_for", "attempt"], name="run_once_per_time_attempt"
+            ),
+        ]
+        indexes = [
+            # Run history: newest first (pk order), filtered by status or schedule.
+            models.Index(fields=["status", "-id"], name="run_status_idx"),
+            models.Index(fields=["schedule", "-id"], name="run_schedule_idx"),
+            models.Index(fields=["-queued_at"], name="run_queued_at_idx"),
+            models.Index(fields=["run_id"], name="run_run_id_idx"),
+            models.Index(fields=["session_id"], name="run_session_id_idx"),
+            # The dispatcher and the lease reaper only look at the few active rows.
+            models.Index(
+                fields=["not_before"],
+                name="run_dispatch_idx",
+                condition=models.Q(status="queued"),
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                name="run_lease_idx",
+                condition=models.Q(status="running"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule_id}@{self.scheduled_for:%Y-%m-%d %H:%M:%S} #{self.attempt}"
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across redeliveries of one attempt, different for the next attempt."""
+        return f"sched-{self.schedule_id}-{int(self.scheduled_for.timestamp())}-{self.attempt}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_retryable_by_operator(self) -> bool:
+        return self.status in (*FAILED_STATUSES, RunStatus.CANCELLED, RunStatus.PAUSED)

@@ -1,0 +1,48 @@
+"""Agent servers that schedules point at."""
+
+import os
+
+from django.db import models
+
+LOCAL_TARGET_NAME = "local"
+
+
+class TargetQuerySet(models.QuerySet):
+    def local(self) -> "Target":
+        """The built-in in-process runtime, created by a migration."""
+        target, _ = self.get_or_create(name=LOCAL_TARGET_NAME, defaults={"base_url": ""})
+        return target
+
+
+class Target(models.Model):
+    """An agent server. The bearer token is never stored: only the name of the
+    environment variable that holds it."""
+
+    name = models.SlugField(max_length=64, unique=True)
+    description = models.CharField(max_length=500, blank=True)
+    base_url = models.URLField(blank=True, help_text="Empty for the built-in in-process runtime.")
+    token_env = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="Name of the environment variable holding the bearer token.",
+    )
+    connect_timeout_s = models.FloatField(default=5.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TargetQuerySet.as_manager()
+
+    class Meta:
+        db_table = "agno_targets"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_local(self) -> bool:
+        return not self.base_url
+
+    def bearer_token(self) -> str:
+        """Read the token from the environment at call time; empty if unset."""
+        return os.environ.get(self.token_env, "") if self.token_env else ""

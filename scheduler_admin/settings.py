@@ -1,0 +1,157 @@
+"""Settings, read once from the environment (see README, "Configuration")."""
+
+from pathlib import Path
+
+import dj_database_url
+
+from scheduler_admin.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+# No secret default outside DEBUG: production must set SECRET_KEY.
+SECRET_KEY = env_str(
+    "SECRET_KEY", "dev-only-insecure-key-do-not-use-in-production" if DEBUG else None
+)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "django_q",
+    "scheduler_admin",
+    "agentos_bridge",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "scheduler_admin.urls"
+WSGI_APPLICATION = "scheduler_admin.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (web, scheduler, workers) share one file: WAL lets readers
+    # run beside the writer, IMMEDIATE takes the write lock at BEGIN so two claimers
+    # queue on the busy timeout instead of failing on a lock upgrade.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+
+# Security: safe defaults, relaxed only by DEBUG (local development and tests).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+
+# django-q2: the ORM broker by default, Redis when REDIS_URL is set.
+REDIS_URL = env_str("REDIS_URL", "")
+Q_CLUSTER = {
+    "name": env_str("Q_CLUSTER_NAME", "scheduler"),
+    "workers": env_int("Q_WORKERS", 4),
+    "recycle": 500,
+    # Our runs carry their own timeouts and leases; the cluster's timeout is only a
+    # backstop, and the broker's redelivery must never beat it (see engine/execution.py).
+    "timeout": env_int("Q_TIMEOUT_S", 90000),
+    "retry": env_int("Q_RETRY_S", 90060),
+    "max_attempts": 1,
+    "save_limit": 1000,
+    "ack_failures": True,
+    "catch_up": False,
+    "poll": env_float("Q_POLL_S", 0.05),
+    "label": "Django Q2",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# The scheduler's own knobs (engine/).
+SCHEDULER = {
+    "POLL_INTERVAL_S": env_float("SCHEDULER_POLL_INTERVAL_S", 1.0),
+    "LEASE_S": env_float("SCHEDULER_LEASE_S", 30.0),
+    "REDISPATCH_AFTER_S": env_float("SCHEDULER_REDISPATCH_AFTER_S", 60.0),
+    "CATCH_UP_WINDOW_S": env_int("SCHEDULER_CATCH_UP_WINDOW_S", 86400),
+    "CATCH_UP_MAX_RUNS": env_int("SCHEDULER_CATCH_UP_MAX_RUNS", 100),
+    "LATE_AFTER_S": env_float("SCHEDULER_LATE_AFTER_S", 60.0),
+    "BATCH_SIZE": env_int("SCHEDULER_BATCH_SIZE", 500),
+    # django_q: hand runs to the cluster; inline: run them in the caller's process;
+    # manual: leave them queued (unit tests drive execution step by step).
+    "DISPATCH": env_str("SCHEDULER_DISPATCH", "django_q"),
+}
+
+# Schedules declared in code, upserted at start (engine/registry.py).
+CODE_SCHEDULES: list[dict] = []
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,45 @@
+"""make_* factories with sensible defaults; override any field."""
+
+import itertools
+from datetime import UTC, datetime
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from scheduler_admin.engine.operations import create_schedule
+from scheduler_admin.models import RunStatus, Schedule, ScheduleRun, Trigger
+
+_seq = itertools.count(1)
+
+
+def make_schedule(**overrides) -> Schedule:
+    """A valid schedule through the real validation path (create_schedule)."""
+    data = {
+        "name": f"schedule-{next(_seq)}",
+        "endpoint": "/noop",
+        "cron_expr": "*/5 * * * *",
+        "timezone": "UTC",
+    }
+    data.update(overrides)
+    return create_schedule(data)
+
+
+def make_run(schedule: Schedule, **overrides) -> ScheduleRun:
+    fields = {
+        "schedule": schedule,
+        "scheduled_for": datetime(2026, 1, 1, tzinfo=UTC),
+        "trigger": Trigger.SCHEDULE,
+        "status": RunStatus.QUEUED,
+        "input": schedule.payload,
+    }
+    fields.update(overrides)
+    return ScheduleRun.objects.create(**fields)
+
+
+def make_user(role: str | None = "viewer", username: str | None = None, password: str = "pw"):
+    user = get_user_model().objects.create_user(
+        username=username or f"{role or 'nobody'}-{next(_seq)}", password=password
+    )
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
