@@ -34,8 +34,9 @@ def role_of(user) -> Role:
     cached = getattr(user, "_scheduler_role", None)
     if cached is None:
         names = set(user.groups.values_list("name", flat=True))
-        cached = max((Role[n.upper()] for n in names if n.upper() in Role.__members__),
-                     default=Role.NONE)
+        cached = max(
+            (Role[n.upper()] for n in names if n.upper() in Role.__members__), default=Role.NONE
+        )
         user._scheduler_role = cached
     return cached
 

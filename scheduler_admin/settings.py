@@ -75,7 +75,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -140,6 +139,7 @@ SCHEDULER = {
     "LATE_AFTER_S": env_float("SCHEDULER_LATE_AFTER_S", 60.0),
     "BATCH_SIZE": env_int("SCHEDULER_BATCH_SIZE", 500),
     # django_q: hand runs to the cluster; inline: run them in the caller's process;
+    # thread: run them in a background thread of the caller (live-server tests);
     # manual: leave them queued (unit tests drive execution step by step).
     "DISPATCH": env_str("SCHEDULER_DISPATCH", "django_q"),
 }

@@ -23,8 +23,10 @@ def local_fires(expr, tz, start, until):
 
 def test_spring_forward_day_fires_a_0230_job_once_at_the_first_valid_instant():
     fires = local_fires(
-        "30 2 * * *", "America/New_York",
-        datetime(2026, 3, 7, 12, tzinfo=UTC), datetime(2026, 3, 9, 12, tzinfo=UTC),
+        "30 2 * * *",
+        "America/New_York",
+        datetime(2026, 3, 7, 12, tzinfo=UTC),
+        datetime(2026, 3, 9, 12, tzinfo=UTC),
     )
     on_the_day = [f for f in fires if f.date().isoformat() == "2026-03-08"]
     assert [f.strftime("%H:%M %Z") for f in on_the_day] == ["03:00 EDT"]
@@ -32,16 +34,20 @@ def test_spring_forward_day_fires_a_0230_job_once_at_the_first_valid_instant():
 
 def test_fall_back_day_fires_a_0130_job_once():
     fires = local_fires(
-        "30 1 * * *", "America/New_York",
-        datetime(2026, 10, 31, 12, tzinfo=UTC), datetime(2026, 11, 2, 12, tzinfo=UTC),
+        "30 1 * * *",
+        "America/New_York",
+        datetime(2026, 10, 31, 12, tzinfo=UTC),
+        datetime(2026, 11, 2, 12, tzinfo=UTC),
     )
     assert [f.strftime("%m-%d %H:%M %Z") for f in fires] == ["11-01 01:30 EDT", "11-02 01:30 EST"]
 
 
 def test_fall_back_day_in_berlin_fires_a_0230_job_once():
     fires = local_fires(
-        "30 2 * * *", "Europe/Berlin",
-        datetime(2026, 10, 24, 12, tzinfo=UTC), datetime(2026, 10, 26, 12, tzinfo=UTC),
+        "30 2 * * *",
+        "Europe/Berlin",
+        datetime(2026, 10, 24, 12, tzinfo=UTC),
+        datetime(2026, 10, 26, 12, tzinfo=UTC),
     )
     assert [f.strftime("%m-%d %H:%M %Z") for f in fires] == ["10-25 02:30 CEST", "10-26 02:30 CET"]
 
@@ -49,11 +55,17 @@ def test_fall_back_day_in_berlin_fires_a_0230_job_once():
 def test_wildcard_hour_job_follows_the_new_time_through_the_repeated_hour():
     # Debian cron(8): jobs with '*' in the minute or hour field run by the new time.
     fires = local_fires(
-        "30 * * * *", "America/New_York",
-        datetime(2026, 11, 1, 4, tzinfo=UTC), datetime(2026, 11, 1, 9, tzinfo=UTC),
+        "30 * * * *",
+        "America/New_York",
+        datetime(2026, 11, 1, 4, tzinfo=UTC),
+        datetime(2026, 11, 1, 9, tzinfo=UTC),
     )
     assert [f.strftime("%H:%M %Z") for f in fires] == [
-        "00:30 EDT", "01:30 EDT", "01:30 EST", "02:30 EST", "03:30 EST",
+        "00:30 EDT",
+        "01:30 EDT",
+        "01:30 EST",
+        "02:30 EST",
+        "03:30 EST",
     ]
 
 
@@ -75,8 +87,16 @@ def test_wildcard_detection_follows_debian():
 
 
 ZONES = [
-    "UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "America/Sao_Paulo",
-    "Pacific/Chatham", "Asia/Kolkata", "America/Santiago", "Europe/London", "Africa/Casablanca",
+    "UTC",
+    "America/New_York",
+    "Europe/Berlin",
+    "Australia/Lord_Howe",
+    "America/Sao_Paulo",
+    "Pacific/Chatham",
+    "Asia/Kolkata",
+    "America/Santiago",
+    "Europe/London",
+    "Africa/Casablanca",
 ]
 
 
@@ -94,8 +114,11 @@ def _field(low, high):
 
 
 EXPRESSIONS = st.tuples(
-    _field(0, 59), _field(0, 23), st.sampled_from(["*", "1", "1-15", "*/2"]),
-    st.sampled_from(["*", "3", "3,10,11", "1-6"]), st.sampled_from(["*", "0", "1-5", "6"]),
+    _field(0, 59),
+    _field(0, 23),
+    st.sampled_from(["*", "1", "1-15", "*/2"]),
+    st.sampled_from(["*", "3", "3,10,11", "1-6"]),
+    st.sampled_from(["*", "0", "1-5", "6"]),
 ).map(" ".join)
 
 STARTS = st.datetimes(
@@ -130,6 +153,9 @@ def test_fire_times_increase_match_local_time_and_never_repeat_a_fixed_wall_time
         # Wildcard jobs repeat a wall time only inside a fall-back hour, at two offsets.
         repeated = {w for w in walls if walls.count(w) > 1}
         for w in repeated:
-            offsets = {f.astimezone(zone).utcoffset() for f in fires
-                       if f.astimezone(zone).replace(tzinfo=None) == w}
+            offsets = {
+                f.astimezone(zone).utcoffset()
+                for f in fires
+                if f.astimezone(zone).replace(tzinfo=None) == w
+            }
             assert len(offsets) == 2

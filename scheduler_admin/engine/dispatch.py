@@ -20,17 +20,17 @@ TASK = "scheduler_admin.engine.execution.execute_run"
 
 
 def dispatch(run_pks: list[int]) -> None:
-    """Send runs to the workers. Mode: django_q (default), inline, or manual (tests)."""
+    """Send runs to the workers. Mode: django_q (default), inline, thread or manual."""
     if not run_pks:
         return
     mode = option("DISPATCH")
     if mode == "manual":
         return
-    if mode == "inline":
-        from scheduler_admin.engine.execution import execute_run
+    if mode in ("inline", "thread"):
+        from scheduler_admin.engine.execution import execute_run, execute_run_in_thread
 
         for pk in run_pks:
-            execute_run(pk)
+            execute_run(pk) if mode == "inline" else execute_run_in_thread(pk)
         return
     from django_q.tasks import async_task
 
@@ -57,8 +57,9 @@ def dispatch_ready(now: datetime) -> list[int]:
     claimed = [
         pk
         for pk in ready
-        if ScheduleRun.objects.filter(pk=pk, status=RunStatus.QUEUED, dispatched_at__isnull=True)
-        .update(dispatched_at=now, held_for_overlap=False)
+        if ScheduleRun.objects.filter(
+            pk=pk, status=RunStatus.QUEUED, dispatched_at__isnull=True
+        ).update(dispatched_at=now, held_for_overlap=False)
     ]
     dispatch(claimed)
     return claimed
@@ -71,8 +72,9 @@ def redispatch_lost(now: datetime) -> list[int]:
     resent = [
         pk
         for pk in pks
-        if ScheduleRun.objects.filter(pk=pk, status=RunStatus.QUEUED, dispatched_at__lt=cutoff)
-        .update(dispatched_at=now)
+        if ScheduleRun.objects.filter(
+            pk=pk, status=RunStatus.QUEUED, dispatched_at__lt=cutoff
+        ).update(dispatched_at=now)
     ]
     for pk in resent:
         log.warning("run %s: never started by a worker; dispatching it again", pk)

@@ -52,6 +52,20 @@ def execute_run(run_pk: int) -> str:
     return outcome.status
 
 
+def execute_run_in_thread(run_pk: int) -> threading.Thread:
+    """Execute in a background thread of this process (live-server tests, demos)."""
+
+    def target() -> None:
+        try:
+            execute_run(run_pk)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=target, name=f"run-{run_pk}", daemon=True)
+    thread.start()
+    return thread
+
+
 def build_request(run: ScheduleRun) -> RunRequest:
     schedule, target = run.schedule, run.schedule.target
     return RunRequest(

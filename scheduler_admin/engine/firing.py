@@ -38,8 +38,14 @@ def _fire_batch(now: datetime, batch_size: int) -> tuple[int, list[int]]:
             due = due.select_for_update(skip_locked=True)
         schedules = list(
             due.only(
-                "pk", "name", "cron_expr", "timezone", "next_run_at", "overlap_policy",
-                "catch_up_policy", "payload",
+                "pk",
+                "name",
+                "cron_expr",
+                "timezone",
+                "next_run_at",
+                "overlap_policy",
+                "catch_up_policy",
+                "payload",
             )[:batch_size]
         )
         if not schedules:
@@ -98,7 +104,9 @@ def _plan_runs(schedules: list[Schedule], now: datetime) -> list[ScheduleRun]:
             if busy and schedule.overlap_policy == OverlapPolicy.SKIP:
                 runs.append(
                     _skipped(
-                        schedule, scheduled_for, now,
+                        schedule,
+                        scheduled_for,
+                        now,
                         "The previous run was still in progress (overlap policy: skip).",
                         missed=missed,
                     )
@@ -107,7 +115,9 @@ def _plan_runs(schedules: list[Schedule], now: datetime) -> list[ScheduleRun]:
                 if schedule.pk in holding:
                     runs.append(
                         _skipped(
-                            schedule, scheduled_for, now,
+                            schedule,
+                            scheduled_for,
+                            now,
                             "A run was already buffered behind the running one "
                             "(overlap policy: buffer_one).",
                             missed=missed,

@@ -15,9 +15,22 @@ from scheduler_admin.models import Schedule, ScheduleRun, Target, Trigger
 from scheduler_admin.validators import validate_payload
 
 EDITABLE_FIELDS = (
-    "name", "description", "target", "endpoint", "method", "payload", "cron_expr", "timezone",
-    "timeout_s", "max_retries", "retry_delay_s", "retry_backoff", "enabled", "overlap_policy",
-    "catch_up_policy", "pause_after_failures",
+    "name",
+    "description",
+    "target",
+    "endpoint",
+    "method",
+    "payload",
+    "cron_expr",
+    "timezone",
+    "timeout_s",
+    "max_retries",
+    "retry_delay_s",
+    "retry_backoff",
+    "enabled",
+    "overlap_policy",
+    "catch_up_policy",
+    "pause_after_failures",
 )
 _SCHEDULE_DEFINING = {"cron_expr", "timezone", "enabled"}
 
@@ -39,7 +52,9 @@ def _resolve_target(value) -> Target:
         return Target.objects.get(name=value)
     except Target.DoesNotExist:
         known = ", ".join(Target.objects.values_list("name", flat=True))
-        raise ValidationError({"target": f"Unknown target {value!r}; known targets: {known}."})
+        raise ValidationError(
+            {"target": f"Unknown target {value!r}; known targets: {known}."}
+        ) from None
 
 
 def _apply(schedule: Schedule, data: dict) -> dict:
@@ -47,8 +62,10 @@ def _apply(schedule: Schedule, data: dict) -> dict:
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(
-            {key: "Unknown field; editable fields are " + ", ".join(EDITABLE_FIELDS) + "."
-             for key in sorted(unknown)}
+            {
+                key: "Unknown field; editable fields are " + ", ".join(EDITABLE_FIELDS) + "."
+                for key in sorted(unknown)
+            }
         )
     changes = {}
     for key, value in data.items():
@@ -148,7 +165,11 @@ def set_enabled(schedule: Schedule, enabled: bool, *, user=None, reason: str = "
     with transaction.atomic():
         schedule.save(
             update_fields=[
-                "enabled", "paused_reason", "consecutive_failures", "next_run_at", "updated_by",
+                "enabled",
+                "paused_reason",
+                "consecutive_failures",
+                "next_run_at",
+                "updated_by",
                 "updated_at",
             ]
         )
@@ -225,4 +246,3 @@ def retry_runs(runs, *, user=None) -> tuple[list[ScheduleRun], list[str]]:
         except RunNotRetryable as exc:
             skipped.append(f"Run {run.pk}: {exc}")
     return created, skipped
-

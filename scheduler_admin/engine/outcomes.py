@@ -130,4 +130,3 @@ def _count_failure(schedule: Schedule, run: ScheduleRun) -> None:
 
         record(None, "paused", schedule, run=run, note=reason)
         log.warning("schedule %s: %s", schedule.pk, reason)
-

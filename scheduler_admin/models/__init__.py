@@ -3,8 +3,10 @@ from scheduler_admin.models.observability import AgentSession, Span, Trace
 from scheduler_admin.models.run import RunStatus, ScheduleRun, Trigger
 from scheduler_admin.models.schedule import CatchUpPolicy, HttpMethod, OverlapPolicy, Schedule
 from scheduler_admin.models.target import LOCAL_TARGET_NAME, Target
+from scheduler_admin.models.token import ApiToken
 
 __all__ = [
+    "ApiToken",
     "AuditAction",
     "AuditEntry",
     "AgentSession",

@@ -41,6 +41,15 @@ class Trace(models.Model):
     total_spans = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
     source = models.CharField(max_length=16, default="scheduler")  # scheduler | local | remote
+    # Our own side of a firing (claim, submit, polls, completion) is a trace too, tied to
+    # the schedule run even when the agent server gave no run_id (it was unreachable).
+    schedule_run = models.ForeignKey(
+        "scheduler_admin.ScheduleRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="traces",
+    )
     target = models.ForeignKey(
         "scheduler_admin.Target", null=True, blank=True, on_delete=models.SET_NULL
     )
