@@ -1,0 +1,176 @@
+"""Real processes for system tests: manage.py commands, PostgreSQL, Redis.
+
+Every server is started on 127.0.0.1 with a free port and stopped by its fixture.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str, every: float = 0.2):
+    """Poll ``condition`` until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(every)
+
+
+class Stack:
+    """Runs manage.py commands against one database, as separate processes."""
+
+    def __init__(self, database_url: str, logs: Path, **env: str):
+        self.database_url = database_url
+        self.logs = logs
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "scheduler_admin.settings",
+            "DEBUG": "true",
+            "DATABASE_URL": database_url,
+            "SCHEDULER_DISPATCH": "django_q",
+            "SCHEDULER_LEASE_S": "3",
+            "SCHEDULER_POLL_INTERVAL_S": "0.5",
+            "Q_WORKERS": "2",
+            "PYTHONPATH": str(ROOT),
+            **env,
+        }
+        self.processes: list[subprocess.Popen] = []
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=300,
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"manage.py {args[0]} failed:\n{result.stderr[-3000:]}")
+        return result.stdout
+
+    def shell(self, code: str) -> object:
+        """Run Python in a Django shell; the code's last line prints JSON."""
+        out = self.manage("shell", "--no-imports", "-c", code)
+        return json.loads(out.strip().splitlines()[-1])
+
+    def start(self, *args: str, name: str) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.processes.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen) -> None:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def stop_all(self) -> None:
+        for proc in self.processes:
+            self.stop(proc)
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        if self.database_url.startswith("sqlite"):
+            import sqlite3
+
+            path = self.database_url.removeprefix("sqlite:///")
+            with sqlite3.connect(path, timeout=30) as conn:
+                return conn.execute(sql.replace("%s", "?"), params).fetchall()
+        import psycopg
+
+        with psycopg.connect(self.database_url) as conn:
+            return conn.execute(sql, params).fetchall()
+
+
+def find_pg_bin(name: str) -> str:
+    found = shutil.which(name) or next(
+        (str(p) for p in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None
+    )
+    if not found:
+        raise AssertionError(f"{name} not found: `make system-deps` installs PostgreSQL")
+    return found
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster owned by the `postgres` user (it refuses root)."""
+
+    def __init__(self, base: Path):
+        self.dir = base / "pgdata"
+        self.port = free_port()
+        self.initdb, self.pg_ctl = find_pg_bin("initdb"), find_pg_bin("pg_ctl")
+
+    def _as_postgres(self, *cmd: str) -> None:
+        if os.geteuid() == 0:
+            cmd = ("su", "postgres", "-s", "/bin/sh", "-c", " ".join(cmd))
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> str:
+        self.dir.parent.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+            os.chmod(self.dir.parent, 0o755)
+        self._as_postgres(self.initdb, "-D", str(self.dir), "-A", "trust", "-U", "postgres")
+        opts = f"'-p {self.port} -c listen_addresses=127.0.0.1 -c max_connections=200 -k /tmp'"
+        self._as_postgres(
+            self.pg_ctl, "-D", str(self.dir), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"
+        )
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        self._as_postgres(self.pg_ctl, "-D", str(self.dir), "-m", "fast", "-w", "stop")
+
+
+class Redis:
+    def __init__(self):
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> str:
+        server = shutil.which("redis-server")
+        if not server:
+            raise AssertionError("redis-server not found: `make system-deps` installs it")
+        self.proc = subprocess.Popen(
+            [server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        import redis
+
+        client = redis.Redis(port=self.port)
+        wait_for(lambda: _pings(client), 20, "redis to answer")
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def _pings(client) -> bool:
+    try:
+        return client.ping()
+    except Exception:  # noqa: BLE001 - not up yet
+        return False
