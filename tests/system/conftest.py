@@ -12,8 +12,8 @@ def sqlite_stack(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory):
-    server = Postgres(tmp_path_factory.mktemp("pg"))
+def postgres_url():
+    server = Postgres()
     url = server.start()
     yield url
     server.stop()

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -116,8 +117,11 @@ def find_pg_bin(name: str) -> str:
 class Postgres:
     """A throwaway PostgreSQL cluster owned by the `postgres` user (it refuses root)."""
 
-    def __init__(self, base: Path):
-        self.dir = base / "pgdata"
+    def __init__(self):
+        # Not under pytest's tmp dirs: those are private to root, and postgres must enter.
+        self.base = Path(tempfile.mkdtemp(prefix="pg-"))
+        os.chmod(self.base, 0o755)
+        self.dir = self.base / "pgdata"
         self.port = free_port()
         self.initdb, self.pg_ctl = find_pg_bin("initdb"), find_pg_bin("pg_ctl")
 
@@ -127,11 +131,9 @@ class Postgres:
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
 
     def start(self) -> str:
-        self.dir.parent.mkdir(parents=True, exist_ok=True)
         self.dir.mkdir()
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
-            os.chmod(self.dir.parent, 0o755)
         self._as_postgres(self.initdb, "-D", str(self.dir), "-A", "trust", "-U", "postgres")
         opts = f"'-p {self.port} -c listen_addresses=127.0.0.1 -c max_connections=200 -k /tmp'"
         self._as_postgres(
@@ -141,6 +143,7 @@ class Postgres:
 
     def stop(self) -> None:
         self._as_postgres(self.pg_ctl, "-D", str(self.dir), "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.base, ignore_errors=True)
 
 
 class Redis:

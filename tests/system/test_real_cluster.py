@@ -159,4 +159,3 @@ def test_two_schedulers_and_two_clusters_on_postgres_fire_500_schedules_exactly_
         assert workers > 1
     finally:
         stack.stop_all()
-        stack.query("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")

@@ -1,0 +1,47 @@
+"""Production settings are secure by default: `check --deploy` is clean."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "scheduler_admin.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_in_production_settings(tmp_path):
+    result = manage(
+        {
+            "SECRET_KEY": "x" * 30 + "production-secret-key-long-enough-0123456789",
+            "ALLOWED_HOSTS": "scheduler.example.com",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        },
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    result = manage({"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}, "check")
+    assert result.returncode != 0
+    assert "Set the environment variable SECRET_KEY" in result.stderr
+
+
+def test_a_bad_boolean_in_the_environment_fails_loudly(tmp_path):
+    result = manage({"DEBUG": "maybe"}, "check")
+    assert "DEBUG='maybe' is not a boolean" in result.stderr
