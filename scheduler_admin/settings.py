@@ -118,7 +118,10 @@ Q_CLUSTER = {
     "timeout": env_int("Q_TIMEOUT_S", 90000),
     "retry": env_int("Q_RETRY_S", 90060),
     "max_attempts": 1,
-    "save_limit": 1000,
+    # Our run rows are the record of every task; don't store django-q2 successes too.
+    "save_limit": env_int("Q_SAVE_LIMIT", -1),
+    # The ORM broker leases this many jobs per poll: fewer round trips under a burst.
+    "bulk": env_int("Q_BULK", 8),
     "ack_failures": True,
     "catch_up": False,
     "poll": env_float("Q_POLL_S", 0.05),

@@ -27,27 +27,28 @@ def record_outcome(run: ScheduleRun, outcome: Outcome, *, worker: str) -> bool:
     (its lease expired and it was closed as "worker lost")."""
     now = timezone.now()
     status = _STATUS.get(outcome.status, RunStatus.FAILED)
-    started = run.started_at or now
+    fields = {
+        "status": status,
+        "completed_at": now,
+        "duration_ms": max(0, int((now - (run.started_at or now)).total_seconds() * 1000)),
+        "status_code": outcome.status_code,
+        "run_id": outcome.run_id[:64],
+        "session_id": outcome.session_id[:64],
+        "error": outcome.error,
+        "output": outcome.output,
+        "requirements": outcome.requirements,
+        "request_sent_at": outcome.request_sent_at,
+        "lease_expires_at": None,
+    }
     with transaction.atomic():
         closed = ScheduleRun.objects.filter(
             pk=run.pk, status=RunStatus.RUNNING, worker=worker
-        ).update(
-            status=status,
-            completed_at=now,
-            duration_ms=max(0, int((now - started).total_seconds() * 1000)),
-            status_code=outcome.status_code,
-            run_id=outcome.run_id[:64],
-            session_id=outcome.session_id[:64],
-            error=outcome.error,
-            output=outcome.output,
-            requirements=outcome.requirements,
-            request_sent_at=outcome.request_sent_at,
-            lease_expires_at=None,
-        )
+        ).update(**fields)
         if not closed:
             log.warning("run %s: closed by someone else before its outcome arrived", run.pk)
             return False
-        run.refresh_from_db()
+        for name, value in fields.items():
+            setattr(run, name, value)
         after_run_ended(run, retryable=outcome.retryable, retry_after_s=outcome.retry_after_s)
     return True
 
@@ -76,7 +77,9 @@ def after_run_ended(run: ScheduleRun, *, retryable: bool, retry_after_s: float |
     """Policies after a run closed: retry rows, consecutive failures, pause."""
     schedule = run.schedule
     if run.status == RunStatus.SUCCESS:
-        Schedule.objects.filter(pk=schedule.pk).update(consecutive_failures=0)
+        Schedule.objects.filter(pk=schedule.pk, consecutive_failures__gt=0).update(
+            consecutive_failures=0
+        )
     elif run.status in (RunStatus.FAILED, RunStatus.TIMEOUT):
         if not (retryable and _create_retry(run, retry_after_s)):
             _count_failure(schedule, run)
