@@ -1,13 +1,24 @@
 """The in-process runtime: the built-in `local` target.
 
-Minimal built-ins for tests and benchmarks: ``/noop`` answers at once and
-``/echo`` returns its payload.
+``/agents/<id>/runs`` and ``/workflows/<id>/runs`` run registered agents and
+workflows (agentos_bridge.runtime) in a thread, joined with the schedule's timeout.
+Built-ins for tests and benchmarks: ``/noop`` answers at once, ``/echo`` returns
+its payload, ``/sleep`` sleeps ``seconds``.
 """
 
+import logging
+import re
 import time
 from datetime import UTC, datetime
 
 from agentos_bridge.outcome import Outcome, RunRequest
+from agentos_bridge.runtime import runner
+
+log = logging.getLogger(__name__)
+
+RUN_PATH = re.compile(r"^/(agents|workflows)/([^/]+)/runs$")
+# While a run is in flight, its spans so far are written this often (live progress).
+FLUSH_EVERY_S = 1.0
 
 
 def _now() -> datetime:
@@ -19,6 +30,9 @@ def execute_local(request: RunRequest) -> Outcome:
     if request.on_sent:
         request.on_sent(sent_at)
     path = request.endpoint.rstrip("/") or "/"
+    match = RUN_PATH.match(path)
+    if match and request.method == "POST":
+        return _run_component(request, match.group(1), match.group(2), sent_at)
     if path == "/noop":
         return Outcome(status="success", status_code=200, request_sent_at=sent_at)
     if path == "/echo":
@@ -29,12 +43,7 @@ def execute_local(request: RunRequest) -> Outcome:
         seconds = float(request.payload.get("seconds", 1))
         time.sleep(min(seconds, request.timeout_s))
         if seconds > request.timeout_s:
-            return Outcome(
-                status="timeout",
-                error=f"Timed out after {request.timeout_s:g} s",
-                retryable=True,
-                request_sent_at=sent_at,
-            )
+            return _timeout(request, sent_at)
         return Outcome(status="success", status_code=200, request_sent_at=sent_at)
     return Outcome.failure(
         f"No local agent or workflow serves {request.endpoint}",
@@ -42,3 +51,53 @@ def execute_local(request: RunRequest) -> Outcome:
         status_code=404,
         request_sent_at=sent_at,
     )
+
+
+def _timeout(request: RunRequest, sent_at: datetime, **kw) -> Outcome:
+    return Outcome(
+        status="timeout",
+        error=f"Timed out after {request.timeout_s:g} s",
+        retryable=True,
+        request_sent_at=sent_at,
+        **kw,
+    )
+
+
+def _run_component(request: RunRequest, kind: str, component_id: str, sent_at) -> Outcome:
+    payload = request.payload
+    try:
+        run = runner.prepare(
+            kind,
+            component_id,
+            payload.get("message", ""),
+            session_id=str(payload.get("session_id") or ""),
+            idempotency_key=request.idempotency_key,
+        )
+    except runner.UnknownComponent as exc:
+        return Outcome.failure(str(exc), retryable=False, status_code=404, request_sent_at=sent_at)
+    runner.start(run)
+    deadline = time.monotonic() + request.timeout_s
+    ids = {"run_id": run.run_id, "session_id": run.session_id}
+    while not run.done.wait(min(FLUSH_EVERY_S, max(0.0, deadline - time.monotonic()))):
+        if time.monotonic() >= deadline:
+            _save(run, request, status="ERROR")
+            return _timeout(request, sent_at, **ids)
+        _save(run, request)
+    _save(run, request)
+    if run.status == "ERROR":
+        # An error inside an agent or step is the run's error: retried by policy.
+        return Outcome.failure(run.error, retryable=True, request_sent_at=sent_at, **ids)
+    output = run.content
+    if kind == "workflows":
+        output = {"content": run.content, "step_results": run.ctx.step_results}
+    return Outcome(status="success", status_code=200, output=output, request_sent_at=sent_at, **ids)
+
+
+def _save(run: runner.LocalRun, request: RunRequest, status: str = "") -> None:
+    from scheduler_admin.models import Target
+
+    try:
+        target = Target.objects.filter(name=request.target.name).first()
+        run.save(schedule_run_pk=request.run_pk, target=target, status=status)
+    except Exception:  # noqa: BLE001 - a trace must never fail the run
+        log.exception("run %s: could not store the local trace", request.run_pk)

@@ -31,6 +31,8 @@ class RunRequest:
     idempotency_key: str
     run_pk: int | None = None
     schedule_name: str = ""
+    # When the worker claimed the run: the first span of the scheduler-side trace.
+    claimed_at: datetime | None = None
     # Called once, the moment the request leaves (for the fire-lag figures).
     on_sent: Callable[[datetime], None] | None = None
 

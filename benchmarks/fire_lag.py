@@ -80,15 +80,23 @@ def main() -> None:
             stack.start("run_scheduler", name=f"scheduler-{n}")
         start = (datetime.now(UTC) + timedelta(seconds=10)).replace(microsecond=0)
         stack.shell(CREATE.format(start=start.isoformat(), spread=args.spread, n=args.schedules))
-        print(f"{args.schedules} schedules due from {start:%H:%M:%S} over {args.spread} s "
-              f"({backend}, {args.workers} workers x {args.clusters} cluster(s), "
-              f"{args.schedulers} scheduler(s))", flush=True)
+        print(
+            f"{args.schedules} schedules due from {start:%H:%M:%S} over {args.spread} s "
+            f"({backend}, {args.workers} workers x {args.clusters} cluster(s), "
+            f"{args.schedulers} scheduler(s))",
+            flush=True,
+        )
         time.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds()))
         wait_for(
-            lambda: stack.query(
-                "SELECT COUNT(*) FROM agno_schedule_runs WHERE request_sent_at IS NOT NULL"
-            )[0][0] >= args.schedules,
-            args.spread + 300, "every run to be sent", every=1,
+            lambda: (
+                stack.query(
+                    "SELECT COUNT(*) FROM agno_schedule_runs WHERE request_sent_at IS NOT NULL"
+                )[0][0]
+                >= args.schedules
+            ),
+            args.spread + 300,
+            "every run to be sent",
+            every=1,
         )
         rows = stack.query(
             "SELECT scheduled_for, queued_at, request_sent_at FROM agno_schedule_runs"
@@ -105,12 +113,18 @@ def main() -> None:
     span = (max(sent) - min(scheduled)).total_seconds()
     duplicates = len(rows) - len({(d, i) for i, d in enumerate(scheduled)})
     print(f"runs: {len(rows)} (duplicates: {duplicates})")
-    print(f"fire lag (request sent - scheduled): p50 {percentile(lags, 50) * 1000:.0f} ms, "
-          f"p99 {percentile(lags, 99) * 1000:.0f} ms, max {max(lags) * 1000:.0f} ms")
-    print(f"claim lag (run queued - scheduled):  p50 {percentile(queue_lags, 50) * 1000:.0f} ms, "
-          f"p99 {percentile(queue_lags, 99) * 1000:.0f} ms, max {max(queue_lags) * 1000:.0f} ms")
-    print(f"fires per second: {len(rows) / span:.1f} over {span:.1f} s "
-          f"(mean lag {statistics.mean(lags) * 1000:.0f} ms)")
+    print(
+        f"fire lag (request sent - scheduled): p50 {percentile(lags, 50) * 1000:.0f} ms, "
+        f"p99 {percentile(lags, 99) * 1000:.0f} ms, max {max(lags) * 1000:.0f} ms"
+    )
+    print(
+        f"claim lag (run queued - scheduled):  p50 {percentile(queue_lags, 50) * 1000:.0f} ms, "
+        f"p99 {percentile(queue_lags, 99) * 1000:.0f} ms, max {max(queue_lags) * 1000:.0f} ms"
+    )
+    print(
+        f"fires per second: {len(rows) / span:.1f} over {span:.1f} s "
+        f"(mean lag {statistics.mean(lags) * 1000:.0f} ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -6,3 +6,11 @@ os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("SCHEDULER_DISPATCH", "manual")
 
 from scheduler_admin.settings import *  # noqa: E402,F403 - the real settings, unchanged
+from scheduler_admin.settings import BASE_DIR, DATABASES  # noqa: E402
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not SQLite's shared-cache memory database: live-server tests run runs in
+    # background threads, and only a file database makes writers wait (busy timeout)
+    # instead of failing with "database table is locked". One file per test process.
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}

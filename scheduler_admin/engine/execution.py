@@ -82,6 +82,7 @@ def build_request(run: ScheduleRun) -> RunRequest:
         idempotency_key=run.idempotency_key,
         run_pk=run.pk,
         schedule_name=schedule.name,
+        claimed_at=run.started_at,
     )
 
 

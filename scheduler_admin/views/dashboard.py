@@ -1,28 +1,30 @@
-"""The dashboard: runs of the last 24 h by status, runs in flight, next fires."""
+"""The dashboard: last 24 h by status, failing schedules, runs in flight, next
+fires and a timeline of recent runs."""
 
 from datetime import timedelta
 
-from django.db.models import Count
 from django.shortcuts import render
 from django.utils import timezone
 
-from scheduler_admin.models import Schedule, ScheduleRun
+from scheduler_admin.models import RunStatus
+from scheduler_admin.views import queries
 
 
 def dashboard(request):
-    since = timezone.now() - timedelta(hours=24)
-    by_status = dict(
-        ScheduleRun.objects.filter(queued_at__gte=since)
-        .values_list("status")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    in_flight = ScheduleRun.objects.active().select_related("schedule").order_by("-pk")[:20]
-    next_fires = Schedule.objects.filter(enabled=True, next_run_at__isnull=False).order_by(
-        "next_run_at"
-    )[:10]
-    return render(
-        request,
-        "dashboard.html",
-        {"by_status": by_status, "in_flight": in_flight, "next_fires": next_fires},
-    )
+    now = timezone.now()
+    since = now - timedelta(hours=24)
+    floor = queries.first_pk_since(since)  # one index probe bounds both scans below
+    by_status = queries.counts_by_status_since(since, floor)
+    in_flight = list(queries.runs_in_flight())
+    context = {
+        "by_status": [(s, by_status.get(s, 0)) for s in RunStatus.values if by_status.get(s)],
+        "total_24h": sum(by_status.values()),
+        "failing": queries.failing_schedules(),
+        "in_flight": in_flight,
+        "next_fires": queries.next_fires(),
+        "timeline_runs": queries.timeline_runs(since, floor),
+        "timeline_start": since,
+        "now": now,
+    }
+    template = "dashboard.html#live" if request.htmx else "dashboard.html"
+    return render(request, template, context)

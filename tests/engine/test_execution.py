@@ -63,7 +63,9 @@ def test_a_retryable_failure_creates_the_next_attempt_as_a_row_with_a_not_before
     retry = ScheduleRun.objects.get(retry_of=run)
     assert (retry.attempt, retry.trigger, retry.status) == (2, Trigger.RETRY, RunStatus.QUEUED)
     assert retry.scheduled_for == run.scheduled_for and retry.dispatched_at is None
-    assert before + timedelta(seconds=9) <= retry.not_before <= timezone.now() + timedelta(seconds=11)
+    assert (
+        before + timedelta(seconds=9) <= retry.not_before <= timezone.now() + timedelta(seconds=11)
+    )
     assert ScheduleRun.objects.get(pk=run.pk).status == RunStatus.FAILED
 
 
@@ -130,7 +132,10 @@ def test_pause_after_n_consecutive_failures_disables_the_schedule_with_a_reason(
         record_outcome(run, Outcome.failure("agent down", retryable=False), worker="w")
     schedule.refresh_from_db()
     assert schedule.enabled is False
-    assert "2 consecutive failures" in schedule.paused_reason and "agent down" in schedule.paused_reason
+    assert (
+        "2 consecutive failures" in schedule.paused_reason
+        and "agent down" in schedule.paused_reason
+    )
 
 
 def test_a_success_resets_the_consecutive_failure_count():

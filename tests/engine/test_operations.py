@@ -38,7 +38,7 @@ BAD_INPUT = [
     ({"max_retries": 11}, "max_retries", "between 0 and 10"),
     ({"retry_delay_s": 3601}, "retry_delay_s", "between 1 and 3600"),
     ({"name": "-leading dash"}, "name", "starting with a letter or digit"),
-    ({"endpoint": "/agents/a/runs", "payload": {}}, "payload", "needs a \"message\""),
+    ({"endpoint": "/agents/a/runs", "payload": {}}, "payload", 'needs a "message"'),
     ({"target": "nowhere"}, "target", "Unknown target"),
     ({"colour": "blue"}, "colour", "Unknown field"),
 ]
@@ -89,7 +89,9 @@ def test_disable_with_a_reason_then_enable_clears_it():
     set_enabled(schedule, False, reason="maintenance")
     schedule.refresh_from_db()
     assert (schedule.enabled, schedule.paused_reason, schedule.next_run_at) == (
-        False, "maintenance", None,
+        False,
+        "maintenance",
+        None,
     )
     set_enabled(schedule, True)
     schedule.refresh_from_db()
@@ -107,7 +109,9 @@ def test_trigger_now_queues_a_manual_run_and_refuses_a_disabled_schedule():
 
 def test_retry_creates_a_linked_attempt_with_an_edited_payload():
     schedule = make_schedule(endpoint="/echo", payload={"message": "a"})
-    failed = make_run(schedule, status=RunStatus.FAILED, scheduled_for=datetime(2026, 1, 1, tzinfo=UTC))
+    failed = make_run(
+        schedule, status=RunStatus.FAILED, scheduled_for=datetime(2026, 1, 1, tzinfo=UTC)
+    )
     retry = retry_run(failed, payload={"message": "b"})
     assert (retry.retry_of, retry.attempt, retry.input) == (failed, 2, {"message": "b"})
     assert retry.scheduled_for == failed.scheduled_for
@@ -133,5 +137,6 @@ def test_code_registered_schedules_are_upserted_idempotently_and_marked(monkeypa
         register("hourly sync", endpoint="/noop", cron_expr="30 * * * *")
         assert sync_code_schedules() == {"created": 0, "updated": 1, "unchanged": 1}
     assert set(Schedule.objects.filter(code_managed=True).values_list("name", flat=True)) == {
-        "nightly cleanup", "hourly sync",
+        "nightly cleanup",
+        "hourly sync",
     }

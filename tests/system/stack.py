@@ -59,7 +59,11 @@ class Stack:
     def manage(self, *args: str) -> str:
         result = subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=300,
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if result.returncode != 0:
             raise AssertionError(f"manage.py {args[0]} failed:\n{result.stderr[-3000:]}")
@@ -74,7 +78,11 @@ class Stack:
         log = open(self.logs / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
             [sys.executable, "manage.py", *args],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.processes.append(proc)
         return proc
@@ -156,8 +164,17 @@ class Redis:
         if not server:
             raise AssertionError("redis-server not found: `make system-deps` installs it")
         self.proc = subprocess.Popen(
-            [server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
+            [
+                server,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
         )
         import redis

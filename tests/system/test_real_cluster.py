@@ -58,10 +58,16 @@ def test_due_schedules_fire_once_at_their_time_and_run_on_a_django_q2_cluster(sq
 
 
 def test_a_worker_killed_mid_run_has_its_run_closed_as_worker_lost_and_retried(sqlite_stack):
-    specs = [{
-        "name": "long job", "endpoint": "/sleep", "payload": {"seconds": 4},
-        "cron_expr": "0 0 1 1 *", "max_retries": 1, "retry_delay_s": 1,
-    }]
+    specs = [
+        {
+            "name": "long job",
+            "endpoint": "/sleep",
+            "payload": {"seconds": 4},
+            "cron_expr": "0 0 1 1 *",
+            "max_retries": 1,
+            "retry_delay_s": 1,
+        }
+    ]
     create_schedules(sqlite_stack, specs, due_in_s=2)
     sqlite_stack.start("qcluster", name="cluster")
     sqlite_stack.start("run_scheduler", name="scheduler")
@@ -70,7 +76,8 @@ def test_a_worker_killed_mid_run_has_its_run_closed_as_worker_lost_and_retried(s
         lambda: sqlite_stack.query(
             "SELECT worker FROM agno_schedule_runs WHERE status = 'running' AND attempt = 1"
         ),
-        60, "the first attempt to be running",
+        60,
+        "the first attempt to be running",
     )[0][0]
     os.kill(int(worker.split(":")[1]), signal.SIGKILL)
 
@@ -78,11 +85,10 @@ def test_a_worker_killed_mid_run_has_its_run_closed_as_worker_lost_and_retried(s
         lambda: sqlite_stack.query(
             "SELECT 1 FROM agno_schedule_runs WHERE attempt = 2 AND status = 'success'"
         ),
-        60, "the retry to succeed",
+        60,
+        "the retry to succeed",
     )
-    first = sqlite_stack.query(
-        "SELECT status, error FROM agno_schedule_runs WHERE attempt = 1"
-    )[0]
+    first = sqlite_stack.query("SELECT status, error FROM agno_schedule_runs WHERE attempt = 1")[0]
     assert first[0] == "failed" and first[1].startswith("worker lost")
     retry_of = sqlite_stack.query(
         "SELECT r.retry_of_id = f.id FROM agno_schedule_runs r, agno_schedule_runs f "
@@ -94,8 +100,13 @@ def test_a_worker_killed_mid_run_has_its_run_closed_as_worker_lost_and_retried(s
 
 def test_a_scheduler_stopped_for_an_hour_catches_up_as_each_policy_says(sqlite_stack):
     specs = [
-        {"name": f"catch-up {policy}", "endpoint": "/noop", "cron_expr": "*/5 * * * *",
-         "catch_up_policy": policy, "overlap_policy": "allow"}
+        {
+            "name": f"catch-up {policy}",
+            "endpoint": "/noop",
+            "cron_expr": "*/5 * * * *",
+            "catch_up_policy": policy,
+            "overlap_policy": "allow",
+        }
         for policy in ("latest", "none", "all")
     ]
     create_schedules(sqlite_stack, specs, due_in_s=0)
@@ -119,7 +130,8 @@ def test_a_scheduler_stopped_for_an_hour_catches_up_as_each_policy_says(sqlite_s
         )
 
     wait_for(
-        lambda: len([r for r in runs_of("all") if r[0] == "success"]) == 13, 60,
+        lambda: len([r for r in runs_of("all") if r[0] == "success"]) == 13,
+        60,
         "13 catch-up runs of 'all' to succeed",
     )
     wait_for(lambda: runs_of("latest") and runs_of("latest")[0][0] == "success", 30, "latest")
@@ -143,10 +155,14 @@ def test_two_schedulers_and_two_clusters_on_postgres_fire_500_schedules_exactly_
             stack.start("qcluster", name=f"cluster-{n}")
             stack.start("run_scheduler", name=f"scheduler-{n}")
         wait_for(
-            lambda: stack.query(
-                "SELECT COUNT(*) FROM agno_schedule_runs WHERE status = 'success'"
-            )[0][0] >= 500,
-            120, "500 successful runs",
+            lambda: (
+                stack.query("SELECT COUNT(*) FROM agno_schedule_runs WHERE status = 'success'")[0][
+                    0
+                ]
+                >= 500
+            ),
+            120,
+            "500 successful runs",
         )
         per_time = stack.query(
             "SELECT schedule_id, scheduled_for, COUNT(*) FROM agno_schedule_runs "

@@ -1,0 +1,73 @@
+"""The "test connection" check for a target: is the server up, what does it serve?"""
+
+from typing import Any
+
+from agentos_bridge import client
+from agentos_bridge.client import CallError
+from agentos_bridge.outcome import TargetInfo
+
+CHECK_READ_TIMEOUT_S = 5.0
+
+
+def target_info(target) -> TargetInfo:
+    """A TargetInfo from a Target model (or a TargetInfo, returned as is)."""
+    if isinstance(target, TargetInfo):
+        return target
+    return TargetInfo(
+        name=target.name,
+        base_url=target.base_url,
+        token_env=target.token_env,
+        connect_timeout_s=target.connect_timeout_s,
+    )
+
+
+def check_target(target) -> dict[str, Any]:
+    """Call /health, /agents and /workflows; return what was found or a readable error.
+
+    ``{"ok": bool, "target", "base_url", "health", "agents": [ids], "workflows": [ids],
+    "error"}``; the token is sent when configured and never part of the answer.
+    """
+    info = target_info(target)
+    result: dict[str, Any] = {
+        "ok": False,
+        "target": info.name,
+        "base_url": info.base_url,
+        "health": None,
+        "agents": [],
+        "workflows": [],
+        "error": "",
+    }
+    if info.is_local:
+        from agentos_bridge.runtime import registry
+
+        result.update(
+            ok=True,
+            health={"status": "ok", "runtime": "in-process"},
+            agents=registry.agent_ids(),
+            workflows=registry.workflow_ids(),
+        )
+        return result
+    if info.token_env and not client.headers_for(info, "").get("Authorization"):
+        result["warning"] = f"The environment variable {info.token_env} is not set."
+    try:
+        result["health"] = _get(info, "/health")
+        result["agents"] = _ids(_get(info, "/agents"))
+        result["workflows"] = _ids(_get(info, "/workflows"))
+    except CallError as exc:
+        result["error"] = str(exc)
+        return result
+    result["ok"] = True
+    return result
+
+
+def _get(info: TargetInfo, path: str) -> Any:
+    response = client.send(
+        info, "GET", path, idempotency_key="health-check", read_timeout_s=CHECK_READ_TIMEOUT_S
+    )
+    client.check_status(response, f"GET {path}")
+    return client.parse_json(response, f"GET {path}")
+
+
+def _ids(body: Any) -> list[str]:
+    rows = body.get("data", []) if isinstance(body, dict) else body or []
+    return [str(row.get("id")) for row in rows if isinstance(row, dict) and row.get("id")]

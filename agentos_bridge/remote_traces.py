@@ -1,0 +1,186 @@
+"""After a remote run: import its session and trace as AgentSession, Trace and Span rows.
+
+Finding the trace is the delicate part. On a real AgentOS the root span of a
+background run is the HTTP request span, so the trace summary's run_id and
+session_id can be empty while an inner span carries ``session.id``; and traces are
+exported asynchronously. So: try the run_id and session_id filters, then look
+through recent traces for an inner span naming our run or session, polling briefly.
+Nothing here fails the run: errors are logged and the run's outcome stands.
+"""
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agentos_bridge import client
+from agentos_bridge.outcome import Outcome, RunRequest
+from agentos_bridge.spans import SpanRecord, as_text, save_trace
+
+log = logging.getLogger(__name__)
+
+TRACE_WAIT_S = 5.0
+RECENT_TRACES = 20
+SESSION_TYPES = {"agents": "agent", "teams": "team", "workflows": "workflow"}
+
+
+def import_run(request: RunRequest, kind: str, outcome: Outcome, sent_at: datetime | None) -> str:
+    """Import what the server kept of the run; return a one-line summary."""
+    found = []
+    try:
+        _import_session(request, SESSION_TYPES[kind], outcome.session_id)
+        found.append("session")
+    except Exception as exc:  # noqa: BLE001 - see module docstring
+        log.warning("run %s: session %s not imported: %s", request.run_pk, outcome.session_id, exc)
+    try:
+        trace_id = _import_trace(request, outcome, sent_at)
+        found.append(f"trace {trace_id}" if trace_id else "no trace")
+    except Exception as exc:  # noqa: BLE001 - see module docstring
+        log.warning("run %s: trace not imported: %s", request.run_pk, exc)
+        found.append("trace import failed")
+    return ", ".join(found)
+
+
+def _get(request: RunRequest, path: str, params: dict | None = None) -> Any:
+    response = client.send(
+        request.target,
+        "GET",
+        path,
+        idempotency_key=request.idempotency_key,
+        read_timeout_s=5.0,
+        params=params or {},
+    )
+    client.check_status(response, f"GET {path}")
+    return client.parse_json(response, f"GET {path}")
+
+
+def _import_session(request: RunRequest, session_type: str, session_id: str) -> None:
+    from scheduler_admin.models import AgentSession, Target
+
+    body = _get(request, f"/sessions/{session_id}", {"type": session_type})
+    data = body.get(f"{session_type}_data")
+    AgentSession.objects.update_or_create(
+        session_id=session_id,
+        defaults={
+            "session_type": session_type,
+            "component_id": str(body.get(f"{session_type}_id") or "")[:128],
+            "session_name": str(body.get("session_name") or "")[:255],
+            "user_id": str(body.get("user_id") or "")[:128],
+            "session_state": body.get("session_state"),
+            "data": data,
+            "target": Target.objects.filter(name=request.target.name).first(),
+            "created_at": _time(body.get("created_at")),
+            "updated_at": _time(body.get("updated_at")),
+        },
+    )
+
+
+def _import_trace(request: RunRequest, outcome: Outcome, sent_at: datetime | None) -> str:
+    from scheduler_admin.models import ScheduleRun, Target, Trace
+
+    detail = _find_trace(request, outcome, sent_at)
+    if detail is None:
+        return ""
+    trace_id = str(detail["trace_id"])
+    run_pk = request.run_pk
+    if run_pk and not ScheduleRun.objects.filter(pk=run_pk).exists():
+        run_pk = None
+    existing = Trace.objects.filter(trace_id=trace_id).first()
+    if existing is not None and existing.spans.exists():
+        # Already stored (the in-process runtime served over HTTP shares our database).
+        if run_pk and existing.schedule_run_id is None:
+            Trace.objects.filter(pk=existing.pk).update(schedule_run_id=run_pk)
+        return trace_id
+    spans: list[SpanRecord] = []
+    for node in detail.get("tree") or []:
+        _flatten(node, "", spans)
+    save_trace(
+        spans,
+        trace_id=trace_id,
+        name=str(detail.get("name") or "")[:255],
+        status=str(detail.get("status") or "UNSET")[:16],
+        run_id=outcome.run_id[:64],
+        session_id=outcome.session_id[:64],
+        agent_id=str(detail.get("agent_id") or "")[:128],
+        team_id=str(detail.get("team_id") or "")[:128],
+        workflow_id=str(detail.get("workflow_id") or "")[:128],
+        source="remote",
+        schedule_run_id=run_pk,
+        target=Target.objects.filter(name=request.target.name).first(),
+    )
+    return trace_id
+
+
+def _find_trace(request: RunRequest, outcome: Outcome, sent_at: datetime | None) -> dict | None:
+    deadline = time.monotonic() + TRACE_WAIT_S
+    since = (sent_at or datetime.now(UTC)) - timedelta(seconds=2)
+    while True:
+        detail = _search(request, outcome, since)
+        if detail is not None or time.monotonic() >= deadline:
+            return detail
+        time.sleep(0.3)
+
+
+def _search(request: RunRequest, outcome: Outcome, since: datetime) -> dict | None:
+    for params in ({"run_id": outcome.run_id}, {"session_id": outcome.session_id}):
+        rows = _get(request, "/traces", {**params, "limit": 5}).get("data") or []
+        if rows:
+            return _get(request, f"/traces/{rows[0]['trace_id']}")
+    since_iso = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    params = {"start_time": since_iso, "limit": RECENT_TRACES}
+    rows = _get(request, "/traces", params).get("data") or []
+    for row in rows:
+        detail = _get(request, f"/traces/{row['trace_id']}")
+        if _mentions(detail.get("tree") or [], outcome.run_id, outcome.session_id):
+            return detail
+    return None
+
+
+def _mentions(nodes: list, run_id: str, session_id: str) -> bool:
+    """Does any span carry our run or session id (metadata or raw attributes)?"""
+    for node in nodes:
+        meta = {**(node.get("attributes") or {}), **(node.get("metadata") or {})}
+        ids = {
+            meta.get("run_id"),
+            meta.get("session_id"),
+            meta.get("agno.run.id"),
+            meta.get("session.id"),
+        }
+        if (run_id and run_id in ids) or (session_id and session_id in ids):
+            return True
+        if _mentions(node.get("spans") or [], run_id, session_id):
+            return True
+    return False
+
+
+def _flatten(node: dict, parent: str, out: list[SpanRecord]) -> None:
+    span_id = str(node.get("id") or node.get("span_id") or len(out))[:64]
+    start = _time(node.get("start_time")) or datetime.now(UTC)
+    record = SpanRecord(
+        name=str(node.get("name") or "span"),
+        span_type=str(node.get("type") or ""),
+        parent_span_id=parent,
+        span_id=span_id,
+        status=str(node.get("status") or "UNSET")[:16],
+        start_time=start,
+        end_time=_time(node.get("end_time")),
+        input=as_text(node.get("input")),
+        output=as_text(node.get("output")),
+        error=as_text(node.get("error")),
+        attributes={**(node.get("attributes") or {}), **(node.get("metadata") or {})},
+    )
+    out.append(record)
+    for child in node.get("spans") or []:
+        _flatten(child, span_id, out)
+
+
+def _time(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,283 @@
+"""SchedulerTools: an agno toolkit that lets an agent manage schedules.
+
+Each tool is a plain typed method that returns a JSON string; errors come back as
+JSON (``{"error": ..., "fields": {...}}``) with the validation messages, never as
+exceptions. All of them call scheduler_admin.engine.operations, so an agent's
+schedules pass the same validation and audit as the UI's and the API's.
+"""
+
+import json
+from typing import Any
+
+from agno.tools import Toolkit
+from django.core.exceptions import ValidationError
+
+from scheduler_admin.engine import operations
+from scheduler_admin.models import Schedule, ScheduleRun
+
+TOOL_NAMES = (
+    "create_schedule",
+    "list_schedules",
+    "get_schedule",
+    "enable_schedule",
+    "disable_schedule",
+    "delete_schedule",
+    "trigger_schedule",
+    "get_schedule_runs",
+)
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def schedule_dict(schedule: Schedule) -> dict[str, Any]:
+    return {
+        "id": schedule.pk,
+        "name": schedule.name,
+        "description": schedule.description,
+        "target": schedule.target.name,
+        "method": schedule.method,
+        "endpoint": schedule.endpoint,
+        "payload": schedule.payload,
+        "cron_expr": schedule.cron_expr,
+        "timezone": schedule.timezone,
+        "enabled": schedule.enabled,
+        "next_run_at": _iso(schedule.next_run_at),
+        "timeout_s": schedule.timeout_s,
+        "max_retries": schedule.max_retries,
+        "retry_delay_s": schedule.retry_delay_s,
+        "paused_reason": schedule.paused_reason,
+    }
+
+
+def run_dict(run: ScheduleRun) -> dict[str, Any]:
+    return {
+        "id": run.pk,
+        "schedule_id": run.schedule_id,
+        "attempt": run.attempt,
+        "trigger": run.trigger,
+        "status": run.status,
+        "scheduled_for": _iso(run.scheduled_for),
+        "started_at": _iso(run.started_at),
+        "completed_at": _iso(run.completed_at),
+        "status_code": run.status_code,
+        "run_id": run.run_id,
+        "session_id": run.session_id,
+        "error": run.error,
+    }
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+def _error(message: str, fields: dict | None = None) -> str:
+    return _json({"error": message, **({"fields": fields} if fields else {})})
+
+
+def _validation_error(exc: ValidationError) -> str:
+    fields = exc.message_dict if hasattr(exc, "error_dict") else {}
+    lines = [f"{k}: {' '.join(v)}" for k, v in fields.items()] or exc.messages
+    return _error("Invalid schedule: " + "; ".join(lines), fields)
+
+
+class SchedulerTools(Toolkit):
+    """Create, inspect, enable, disable, trigger and delete schedules."""
+
+    def __init__(
+        self,
+        endpoint: str = "/agents/assistant/runs",
+        method: str = "POST",
+        timezone: str = "UTC",
+        target: str = "local",
+        user=None,
+        **kwargs,
+    ):
+        self.default_endpoint, self.default_method = endpoint, method
+        self.default_timezone, self.default_target = timezone, target
+        self.user = user
+        tools = [getattr(self, name) for name in TOOL_NAMES]
+        super().__init__(name="scheduler_tools", tools=tools, **kwargs)
+
+    def _find(self, schedule: str) -> Schedule | None:
+        query = Schedule.objects.select_related("target")
+        found = query.filter(name=schedule).first()
+        if found is None and str(schedule).isdigit():
+            found = query.filter(pk=int(schedule)).first()
+        return found
+
+    def _not_found(self, schedule: str) -> str:
+        return _error(f"No schedule named {schedule!r}; list_schedules shows the names.")
+
+    def create_schedule(
+        self,
+        name: str,
+        cron_expr: str,
+        message: str = "",
+        endpoint: str = "",
+        method: str = "",
+        timezone: str = "",
+        payload_json: str = "",
+        description: str = "",
+        timeout_s: int = 3600,
+        max_retries: int = 0,
+        retry_delay_s: int = 60,
+    ) -> str:
+        """Create a schedule that calls an agent server endpoint on a cron expression.
+
+        Args:
+            name: Unique name: letters, digits, spaces, dots, dashes and underscores.
+            cron_expr: Five-field cron expression, e.g. "0 9 * * 1-5" (09:00 on weekdays).
+            message: The message sent to the agent or workflow (needed by /runs endpoints).
+            endpoint: Path such as /agents/my-agent/runs; empty for the toolkit's default.
+            method: HTTP method (GET, POST, PUT, PATCH, DELETE); empty for the default.
+            timezone: IANA timezone such as Europe/Berlin; empty for the default.
+            payload_json: Extra payload fields as a JSON object (optional).
+            description: What the schedule is for (optional).
+            timeout_s: Seconds before a run counts as timed out (1..86400).
+            max_retries: Retries after a failure (0..10).
+            retry_delay_s: Seconds before the first retry (1..3600).
+
+        Returns:
+            The created schedule as JSON, or {"error": ..., "fields": ...}.
+        """
+        from scheduler_admin.validators import parse_payload
+
+        try:
+            payload = parse_payload(payload_json)
+        except ValidationError as exc:
+            return _error(
+                "Invalid payload_json: " + " ".join(exc.messages), {"payload": exc.messages}
+            )
+        if message:
+            payload = {"message": message, **payload}
+        data = {
+            "name": name,
+            "description": description,
+            "target": self.default_target,
+            "endpoint": endpoint or self.default_endpoint,
+            "method": (method or self.default_method).upper(),
+            "payload": payload,
+            "cron_expr": cron_expr,
+            "timezone": timezone or self.default_timezone,
+            "timeout_s": timeout_s,
+            "max_retries": max_retries,
+            "retry_delay_s": retry_delay_s,
+        }
+        try:
+            schedule = operations.create_schedule(data, user=self.user)
+        except ValidationError as exc:
+            return _validation_error(exc)
+        return _json(schedule_dict(schedule))
+
+    def list_schedules(self, enabled_only: bool = False, limit: int = 50) -> str:
+        """List schedules by name.
+
+        Args:
+            enabled_only: Only schedules that are enabled.
+            limit: At most this many schedules (1..200).
+
+        Returns:
+            {"data": [schedule, ...], "count": n} as JSON.
+        """
+        query = Schedule.objects.select_related("target").order_by("name", "pk")
+        if enabled_only:
+            query = query.filter(enabled=True)
+        rows = [schedule_dict(s) for s in query[: max(1, min(int(limit), 200))]]
+        return _json({"data": rows, "count": len(rows)})
+
+    def get_schedule(self, schedule: str) -> str:
+        """Get one schedule.
+
+        Args:
+            schedule: The schedule's name (or numeric id).
+
+        Returns:
+            The schedule as JSON, or {"error": ...}.
+        """
+        found = self._find(schedule)
+        return _json(schedule_dict(found)) if found else self._not_found(schedule)
+
+    def enable_schedule(self, schedule: str) -> str:
+        """Enable a schedule (clearing any automatic pause) so it fires again.
+
+        Args:
+            schedule: The schedule's name (or numeric id).
+
+        Returns:
+            The schedule as JSON, or {"error": ...}.
+        """
+        found = self._find(schedule)
+        if found is None:
+            return self._not_found(schedule)
+        operations.set_enabled(found, True, user=self.user)
+        return _json(schedule_dict(found))
+
+    def disable_schedule(self, schedule: str, reason: str = "") -> str:
+        """Disable a schedule: it stops firing until enabled again.
+
+        Args:
+            schedule: The schedule's name (or numeric id).
+            reason: Why (optional; shown to operators).
+
+        Returns:
+            The schedule as JSON, or {"error": ...}.
+        """
+        found = self._find(schedule)
+        if found is None:
+            return self._not_found(schedule)
+        operations.set_enabled(found, False, user=self.user, reason=reason)
+        return _json(schedule_dict(found))
+
+    def delete_schedule(self, schedule: str) -> str:
+        """Delete a schedule and its run history.
+
+        Args:
+            schedule: The schedule's name (or numeric id).
+
+        Returns:
+            {"deleted": name} as JSON, or {"error": ...}.
+        """
+        found = self._find(schedule)
+        if found is None:
+            return self._not_found(schedule)
+        name = found.name
+        operations.delete_schedule(found, user=self.user)
+        return _json({"deleted": name})
+
+    def trigger_schedule(self, schedule: str) -> str:
+        """Run a schedule now, outside its cron times.
+
+        Args:
+            schedule: The schedule's name (or numeric id).
+
+        Returns:
+            The queued run as JSON, or {"error": ...} (e.g. the schedule is disabled).
+        """
+        found = self._find(schedule)
+        if found is None:
+            return self._not_found(schedule)
+        try:
+            run = operations.trigger_now(found, user=self.user)
+        except operations.ScheduleDisabled as exc:
+            return _error(str(exc))
+        run.refresh_from_db()
+        return _json(run_dict(run))
+
+    def get_schedule_runs(self, schedule: str, limit: int = 10) -> str:
+        """The schedule's most recent runs, newest first.
+
+        Args:
+            schedule: The schedule's name (or numeric id).
+            limit: At most this many runs (1..100).
+
+        Returns:
+            {"data": [run, ...], "count": n} as JSON, or {"error": ...}.
+        """
+        found = self._find(schedule)
+        if found is None:
+            return self._not_found(schedule)
+        runs = found.runs.order_by("-pk")[: max(1, min(int(limit), 100))]
+        rows = [run_dict(r) for r in runs]
+        return _json({"data": rows, "count": len(rows)})

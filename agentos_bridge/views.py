@@ -1,0 +1,134 @@
+"""The in-process runtime served over HTTP in AgentOS's shapes (base URL …/agentos).
+
+Off unless LOCAL_AGENTOS_TOKEN is set; every call then needs
+``Authorization: Bearer <that value>``.
+"""
+
+import hmac
+import os
+import threading
+from functools import wraps
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from agentos_bridge import agentos_shapes as shapes
+from agentos_bridge.runtime import registry, runner
+from scheduler_admin.models import AgentSession, Trace
+
+TOKEN_ENV = "LOCAL_AGENTOS_TOKEN"
+
+
+def agentos_endpoint(view):
+    """Public to the login middleware and CSRF, guarded by the bearer token instead."""
+
+    @login_not_required
+    @csrf_exempt
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        expected = os.environ.get(TOKEN_ENV, "")
+        if not expected:
+            return JsonResponse(
+                {"detail": f"The local AgentOS endpoint is disabled: set {TOKEN_ENV}"}, status=503
+            )
+        header = request.headers.get("Authorization", "")
+        given = header[7:] if header.startswith("Bearer ") else ""
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return JsonResponse({"detail": "Invalid or missing bearer token"}, status=401)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@agentos_endpoint
+@require_GET
+def health(request):
+    return JsonResponse({"status": "ok"})
+
+
+@agentos_endpoint
+@require_GET
+def agent_list(request):
+    return JsonResponse([{"id": i, "name": i} for i in registry.agent_ids()], safe=False)
+
+
+@agentos_endpoint
+@require_GET
+def workflow_list(request):
+    rows = [
+        {"id": i, "name": registry.get_workflow(i).name, "description": ""}
+        for i in registry.workflow_ids()
+    ]
+    return JsonResponse(rows, safe=False)
+
+
+@agentos_endpoint
+@require_POST
+def run_create(request, kind: str, component_id: str):
+    message = request.POST.get("message", "")
+    if not message.strip():
+        return JsonResponse(
+            {"detail": [{"loc": ["body", "message"], "msg": "Field required"}]}, 422
+        )
+    try:
+        run = runner.prepare(
+            kind,
+            component_id,
+            message,
+            session_id=request.POST.get("session_id", ""),
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+        )
+    except runner.UnknownComponent as exc:
+        return JsonResponse({"detail": str(exc)}, status=404)
+    runner.remember(run)
+    if request.POST.get("background", "false").lower() == "true":
+        threading.Thread(target=_run_and_save, args=(run,), daemon=True).start()
+        body = {"run_id": run.run_id, "session_id": run.session_id, "status": "PENDING"}
+        return JsonResponse(body, status=202)
+    run.execute()
+    run.save()
+    return JsonResponse(run.as_agentos())
+
+
+def _run_and_save(run: runner.LocalRun) -> None:
+    try:
+        run.execute()
+        run.save()
+    finally:
+        connection.close()  # this thread's own connection
+
+
+@agentos_endpoint
+@require_GET
+def run_detail(request, kind: str, component_id: str, run_id: str):
+    run = runner.recall(run_id)
+    if run is None or run.kind != kind or run.component_id != component_id:
+        return JsonResponse({"detail": "Run not found"}, status=404)
+    return JsonResponse(run.as_agentos())
+
+
+@agentos_endpoint
+@require_GET
+def session_detail(request, session_id: str):
+    session = AgentSession.objects.filter(session_id=session_id).first()
+    if session is None:
+        return JsonResponse({"detail": "Session not found"}, status=404)
+    return JsonResponse(shapes.session(session))
+
+
+@agentos_endpoint
+@require_GET
+def trace_list(request):
+    return JsonResponse(shapes.trace_page(Trace.objects.all(), request.GET))
+
+
+@agentos_endpoint
+@require_GET
+def trace_detail(request, trace_id: str):
+    trace = Trace.objects.filter(trace_id=trace_id).first()
+    if trace is None:
+        return JsonResponse({"detail": "Trace not found"}, status=404)
+    return JsonResponse(shapes.trace_detail(trace))

@@ -1,0 +1,112 @@
+"""Template helpers for the console: roles, status badges, JSON, server-rendered SVG."""
+
+import html
+import json
+from datetime import datetime
+
+from django import template
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from scheduler_admin.roles import can as role_can
+
+register = template.Library()
+
+STATUS_COLOURS = {
+    "success": "#1a7f37",
+    "failed": "#c62828",
+    "timeout": "#b35900",
+    "running": "#0969da",
+    "queued": "#6e7781",
+    "paused": "#9a6700",
+    "cancelled": "#57606a",
+    "skipped": "#8c959f",
+}
+
+
+@register.filter
+def can(user, action: str) -> bool:
+    """``{% if user|can:"retry" %}``: show a control only to roles allowed to use it."""
+    return role_can(user, action)
+
+
+@register.filter
+def status_badge(status: str):
+    """A coloured badge that also says the status in words (never colour alone)."""
+    return format_html('<span class="status status-{}">{}</span>', status, status)
+
+
+@register.filter
+def pretty_json(value) -> str:
+    """Indented JSON text; the template escapes it."""
+    if value is None:
+        return ""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+@register.simple_tag
+def sparkline(runs, width: int = 120, height: int = 24):
+    """Bars for the last runs, oldest left: height by duration, colour by status.
+
+    Built with plain string formatting (escaping the one free-text value): a
+    schedules page draws up to 1,000 bars and format_html per bar is the slow part.
+    """
+    runs = list(runs)
+    if not runs:
+        return mark_safe('<span class="muted">no runs</span>')
+    longest = max((r.duration_ms or 0) for r in runs) or 1
+    step = width / len(runs)
+    bar_w = max(step - 1.5, 1)
+    bars = []
+    for i, run in enumerate(runs):
+        ms = run.duration_ms or 0
+        h = max(3.0, ms / longest * (height - 2))
+        status = html.escape(str(run.status))
+        bars.append(
+            f'<rect x="{i * step + 0.5:.1f}" y="{height - h:.1f}" width="{bar_w:.1f}" '
+            f'height="{h:.1f}" fill="{STATUS_COLOURS.get(run.status, "#999")}">'
+            f"<title>run {int(run.pk)}: {status}, {ms} ms</title></rect>"
+        )
+    failed = sum(r.status in ("failed", "timeout") for r in runs)
+    label = f"Last {len(runs)} runs: {len(runs) - failed} ok or pending, {failed} failed"
+    return mark_safe(
+        f'<svg class="sparkline" role="img" aria-label="{label}" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}">{"".join(bars)}</svg>'
+    )
+
+
+@register.simple_tag
+def timeline(runs, start: datetime, end: datetime, width: int = 1000, height: int = 60):
+    """Recent runs on a time axis: one tick per run at its queued time, by status."""
+    span_s = max((end - start).total_seconds(), 1)
+    rows = {"success": 0, "failed": 1, "timeout": 1}
+    ticks = []
+    for run in runs:
+        x = (run.queued_at - start).total_seconds() / span_s * (width - 4) + 2
+        lane = rows.get(run.status, 2)
+        ticks.append(
+            (
+                round(x, 1),
+                6 + lane * 16,
+                STATUS_COLOURS.get(run.status, "#999"),
+                f"{run.schedule.name}: {run.status} at {run.queued_at:%H:%M:%S}",
+            )
+        )
+    labels = [
+        (round(i / 4 * (width - 60) + 2, 1), (start + (end - start) * i / 4).strftime("%H:%M"))
+        for i in range(5)
+    ]
+    return format_html(
+        '<svg class="timeline" role="img" aria-label="{}" viewBox="0 0 {} {}" '
+        'preserveAspectRatio="none">'
+        "{}{}</svg>",
+        f"{len(ticks)} runs between {start:%Y-%m-%d %H:%M} and {end:%H:%M} UTC",
+        width,
+        height,
+        format_html_join(
+            "",
+            '<rect x="{}" y="{}" width="3" height="12" fill="{}"><title>{}</title></rect>',
+            ticks,
+        ),
+        format_html_join("", '<text x="{}" y="58" class="axis">{}</text>', labels),
+    )

@@ -1,0 +1,213 @@
+"""Named querysets for the console's pages (one function per page need).
+
+Kept beside the views rather than on the models: they shape what a page shows
+(select_related, only, limits) and change with the pages.
+"""
+
+from collections import defaultdict
+from datetime import datetime
+from typing import NamedTuple
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from scheduler_admin.models import AuditEntry, RunStatus, Schedule, ScheduleRun
+
+SPARKLINE_RUNS = 20
+
+# Columns a run row shows; the big JSON fields (input, output) stay in the table.
+RUN_ROW_FIELDS = (
+    "pk",
+    "schedule_id",
+    "schedule__name",
+    "schedule__target__name",
+    "attempt",
+    "scheduled_for",
+    "trigger",
+    "status",
+    "queued_at",
+    "started_at",
+    "completed_at",
+    "duration_ms",
+    "status_code",
+    "run_id",
+    "session_id",
+    "error",
+    "retry_of_id",
+)
+
+
+def run_rows() -> QuerySet:
+    """Runs with their schedule and target names, ready for a table row."""
+    return ScheduleRun.objects.select_related("schedule__target").only(*RUN_ROW_FIELDS)
+
+
+def first_pk_since(since: datetime) -> int | None:
+    """The smallest pk among runs queued since ``since``, found via run_queued_at_idx.
+
+    Every run queued since then has a pk at least this large, so the bound narrows
+    later scans to the recent end of the table without changing their result.
+    """
+    return (
+        ScheduleRun.objects.filter(queued_at__gte=since)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def counts_by_status_since(since: datetime, floor: int | None) -> dict[str, int]:
+    """Runs queued since ``since`` by status; ``floor`` is first_pk_since(since).
+
+    One COUNT per status in a single row rather than GROUP BY status: with GROUP BY,
+    SQLite walks the whole run_status_idx (every run ever) to get groups in order;
+    without it, it reads only the pk range of the last day.
+    """
+    if floor is None:
+        return {}
+    counts = ScheduleRun.objects.filter(pk__gte=floor, queued_at__gte=since).aggregate(
+        **{status: Count("pk", filter=Q(status=status)) for status in RunStatus.values}
+    )
+    return {status: n for status, n in counts.items() if n}
+
+
+def failing_schedules(limit: int = 20) -> QuerySet:
+    return (
+        Schedule.objects.filter(Q(consecutive_failures__gt=0) | ~Q(paused_reason=""))
+        .select_related("target")
+        .order_by("-consecutive_failures", "name")[:limit]
+    )
+
+
+def runs_in_flight(limit: int = 20) -> QuerySet:
+    return (
+        run_rows().filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).order_by("-pk")[:limit]
+    )
+
+
+def next_fires(limit: int = 10) -> QuerySet:
+    # Served by schedule_due_idx (next_run_at WHERE enabled).
+    return (
+        Schedule.objects.filter(enabled=True, next_run_at__isnull=False)
+        .select_related("target")
+        .order_by("next_run_at")[:limit]
+    )
+
+
+def timeline_runs(since: datetime, floor: int | None, limit: int = 300) -> list:
+    """The newest runs queued since ``since`` (at most ``limit``), oldest first."""
+    if floor is None:
+        return []
+    rows = (
+        ScheduleRun.objects.filter(pk__gte=floor, queued_at__gte=since)
+        .select_related("schedule")
+        .only("pk", "status", "queued_at", "duration_ms", "schedule__name")
+        .order_by("-pk")[:limit]
+    )
+    return list(reversed(rows))
+
+
+# --- schedules list ----------------------------------------------------------
+
+
+def schedules_for_list(params) -> QuerySet:
+    """Filtered by ?q (name), ?enabled, ?paused, ?failing, ?target; sorted by name.
+
+    Each schedule carries ``spark_floor``: the pk of its 20th newest run, so the
+    sparkline runs of a whole page come in one query (see sparkline_runs).
+    """
+    qs = Schedule.objects.select_related("target")
+    if q := params.get("q", "").strip():
+        qs = qs.filter(name__icontains=q)
+    if (enabled := params.get("enabled")) in ("yes", "no"):
+        qs = qs.filter(enabled=enabled == "yes")
+    if params.get("paused") == "yes":
+        qs = qs.exclude(paused_reason="")
+    if params.get("failing") == "yes":
+        qs = qs.filter(consecutive_failures__gt=0)
+    if target := params.get("target", "").strip():
+        qs = qs.filter(target__name=target)
+    floor = (
+        ScheduleRun.objects.filter(schedule_id=OuterRef("pk"))
+        .order_by("-pk")
+        .values("pk")[SPARKLINE_RUNS - 1 : SPARKLINE_RUNS]
+    )
+    return qs.annotate(
+        spark_floor=Coalesce(Subquery(floor, output_field=IntegerField()), 0)
+    ).order_by("name", "pk")
+
+
+class SparkRun(NamedTuple):
+    pk: int
+    status: str
+    duration_ms: int | None
+
+
+def sparkline_runs(schedules) -> dict[int, list[SparkRun]]:
+    """The last runs of each schedule, oldest first, in ONE query for the page.
+
+    Each branch of the OR is a range on run_schedule_idx (schedule_id, -id). Plain
+    tuples, not model instances: a page holds up to 1,000 of them.
+    """
+    schedules = list(schedules)
+    if not schedules:
+        return {}
+    cond = Q()
+    for s in schedules:
+        cond |= Q(schedule_id=s.pk, pk__gte=s.spark_floor)
+    runs = defaultdict(list)
+    rows = (
+        ScheduleRun.objects.filter(cond)
+        .order_by("pk")
+        .values_list("schedule_id", "pk", "status", "duration_ms")
+    )
+    for schedule_id, pk, status, duration_ms in rows:
+        runs[schedule_id].append(SparkRun(pk, status, duration_ms))
+    return runs
+
+
+# --- runs list ---------------------------------------------------------------
+
+
+def runs_for_list(params) -> QuerySet:
+    """Filtered by ?status, ?schedule (pk), ?target (name), ?trigger, ?since/?until
+    (queued_at), ?q (in errors). The caller pages it by pk (paging.keyset_page)."""
+    qs = run_rows()
+    if (status := params.get("status")) in RunStatus.values:
+        qs = qs.filter(status=status)
+    if (schedule := params.get("schedule", "")).isdigit():
+        qs = qs.filter(schedule_id=int(schedule))
+    if target := params.get("target", "").strip():
+        qs = qs.filter(schedule__target__name=target)
+    if trigger := params.get("trigger", "").strip():
+        qs = qs.filter(trigger=trigger)
+    if since := params.get("since_dt"):
+        qs = qs.filter(queued_at__gte=since)
+    if until := params.get("until_dt"):
+        qs = qs.filter(queued_at__lt=until)
+    if q := params.get("q", "").strip():
+        qs = qs.filter(error__icontains=q)
+    return qs
+
+
+def attempts_of(run: ScheduleRun) -> QuerySet:
+    """Every attempt of the run's scheduled time (retries share scheduled_for)."""
+    return (
+        ScheduleRun.objects.filter(schedule_id=run.schedule_id, scheduled_for=run.scheduled_for)
+        .only("pk", "attempt", "status", "trigger", "queued_at", "retry_of_id", "error")
+        .order_by("attempt", "pk")
+    )
+
+
+def audit_rows() -> QuerySet:
+    return AuditEntry.objects.only(
+        "pk",
+        "actor_name",
+        "action",
+        "schedule_id",
+        "schedule_name",
+        "run_id",
+        "changes",
+        "note",
+        "created_at",
+    )

@@ -1,0 +1,92 @@
+"""Run history (keyset paged, live while runs are in flight) and run detail."""
+
+import json
+from datetime import datetime
+
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.timezone import make_aware
+from django_htmx.http import HttpResponseStopPolling
+
+from scheduler_admin.forms import RetryPayloadForm
+from scheduler_admin.models import RunStatus, ScheduleRun, Target, Trace, Trigger
+from scheduler_admin.views import queries
+from scheduler_admin.views.paging import keyset_page
+
+PAGE_SIZE = 50
+
+
+def _moment(text: str) -> datetime | None:
+    """A datetime-local or date value from a filter box, read as UTC."""
+    if not text:
+        return None
+    value = parse_datetime(text)
+    if value is None and (day := parse_date(text)):
+        value = datetime(day.year, day.month, day.day)
+    if value is not None and value.tzinfo is None:
+        value = make_aware(value)
+    return value
+
+
+def _filters(request) -> dict:
+    params = {key: request.GET.get(key, "") for key in request.GET}
+    try:
+        params["since_dt"] = _moment(params.get("since", ""))
+        params["until_dt"] = _moment(params.get("until", ""))
+    except ValueError:
+        params["since_dt"] = params["until_dt"] = None
+    return params
+
+
+def run_list(request):
+    params = _filters(request)
+    try:
+        size = min(max(int(request.GET.get("size", PAGE_SIZE)), 1), 200)
+    except ValueError:
+        size = PAGE_SIZE
+    page = keyset_page(queries.runs_for_list(params), request.GET, size)
+    live = any(run.status in (RunStatus.QUEUED, RunStatus.RUNNING) for run in page.rows)
+    context = {
+        "page": page,
+        "live": live,
+        "params": params,
+        "statuses": RunStatus.values,
+        "triggers": Trigger.values,
+        "targets": Target.objects.values_list("name", flat=True).order_by("name"),
+    }
+    if request.htmx and request.htmx.target == "run-rows":
+        response = render(request, "runs/list.html#rows", context)
+        if not live:
+            # The rows are final: render them once more and tell htmx to stop polling.
+            return HttpResponseStopPolling(response.content)
+        return response
+    return render(request, "runs/list.html", context)
+
+
+def run_detail(request, pk: int):
+    run = get_object_or_404(
+        ScheduleRun.objects.select_related("schedule__target", "retry_of", "triggered_by"), pk=pk
+    )
+    context = {
+        "run": run,
+        "attempts": list(queries.attempts_of(run)),
+        "traces": list(Trace.objects.filter(schedule_run=run).only("trace_id", "name", "status")),
+        "retry_form": RetryPayloadForm(initial={"payload": _pretty(run.input)}),
+    }
+    return render(request, "runs/detail.html", context)
+
+
+def _pretty(value) -> str:
+    return json.dumps(value if value is not None else {}, indent=2, ensure_ascii=False)
+
+
+def run_by_run_id(request, run_id: str):
+    """Follow an agent run id to its trace: the agent server's trace whose run_id
+    matches, else the scheduler-side trace of the run that carries this id."""
+    trace = Trace.objects.filter(run_id=run_id).order_by("pk").only("trace_id").first()
+    run = ScheduleRun.objects.filter(run_id=run_id).only("pk", "run_id").order_by("-pk").first()
+    if trace is None and run is not None:
+        trace = Trace.objects.filter(schedule_run=run).order_by("pk").only("trace_id").first()
+    if trace is not None:
+        return redirect("trace_detail", trace_id=trace.trace_id)
+    return render(request, "runs/no_trace.html", {"run_id": run_id, "run": run}, status=404)

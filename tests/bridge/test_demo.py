@@ -1,0 +1,20 @@
+"""``make run``'s demo schedules are valid and point at components the runtime serves."""
+
+import re
+
+import pytest
+
+from agentos_bridge.runtime import registry
+from scheduler_admin.demo import DEMO_SCHEDULES
+from scheduler_admin.engine.operations import create_schedule
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_demo_schedule_validates_and_its_component_is_registered():
+    for spec in DEMO_SCHEDULES:
+        schedule = create_schedule(spec)
+        match = re.match(r"^/(agents|workflows)/([^/]+)/runs$", schedule.endpoint)
+        if match:
+            lookup = registry.get_agent if match[1] == "agents" else registry.get_workflow
+            assert lookup(match[2]) is not None, schedule.endpoint
