@@ -79,8 +79,11 @@ def validate_endpoint(value: str) -> None:
             "The endpoint must be a path starting with /, such as /workflows/digest/runs.",
             code="invalid_endpoint",
         )
-    if any(ch.isspace() for ch in value):
-        raise ValidationError("The endpoint must not contain spaces.", code="invalid_endpoint")
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise ValidationError(
+            "The endpoint must not contain spaces or control characters.",
+            code="invalid_endpoint",
+        )
 
 
 def validate_payload(value: object) -> None:

@@ -134,9 +134,13 @@ def update_schedule(schedule: Schedule, data: dict, *, user=None) -> dict:
         schedule.paused_reason, schedule.consecutive_failures = "", 0
     if getattr(user, "is_authenticated", False):
         schedule.updated_by = user
-    with transaction.atomic():
-        schedule.save()
-        record(user, "updated", schedule, changes=changes)
+    try:
+        with transaction.atomic():
+            schedule.save()
+            record(user, "updated", schedule, changes=changes)
+    except IntegrityError:  # a concurrent rename took the name
+        _restore(schedule, original)
+        raise ValidationError({"name": "A schedule with this name already exists."}) from None
     return changes
 
 

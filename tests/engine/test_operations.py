@@ -32,6 +32,7 @@ BAD_INPUT = [
     ({"payload": ["not", "an", "object"]}, "payload", "JSON object"),
     ({"endpoint": "https://agents.example.com/runs"}, "endpoint", "not a full URL"),
     ({"endpoint": "agents/x/runs"}, "endpoint", "starting with /"),
+    ({"endpoint": "/agents/x\x07/runs"}, "endpoint", "control characters"),
     ({"method": "FETCH"}, "method", "not a valid choice"),
     ({"timeout_s": 0}, "timeout_s", "between 1 and 86400"),
     ({"timeout_s": 86401}, "timeout_s", "between 1 and 86400"),

@@ -43,7 +43,7 @@ class Stack:
         self.database_url = database_url
         self.logs = logs
         self.env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
             "DJANGO_SETTINGS_MODULE": "scheduler_admin.settings",
             "DEBUG": "true",
             "DATABASE_URL": database_url,
@@ -89,7 +89,9 @@ class Stack:
 
     def stop(self, proc: subprocess.Popen) -> None:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            # SIGTERM to the main process only: django-q2's sentinel stops its own
+            # workers in order; signalling the whole group stalls that shutdown.
+            proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:

@@ -1,0 +1,238 @@
+"""Component schemas of the OpenAPI description (see openapi.py): AgentOS's field names
+and our own, with the value ranges the validators enforce."""
+
+from scheduler_admin.models import CatchUpPolicy, HttpMethod, OverlapPolicy, RunStatus, Trigger
+from scheduler_admin.validators import LIMITS
+
+_EPOCH = {"type": "integer", "nullable": True, "description": "Unix time, seconds"}
+_ANY = {"nullable": True, "description": "Any JSON value"}
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _range(field: str, **extra) -> dict:
+    low, high = LIMITS[field]
+    kind = "number" if field == "retry_backoff" else "integer"
+    return {"type": kind, "minimum": low, "maximum": high, **extra}
+
+
+def _schedule_fields() -> dict:
+    """Writable fields, AgentOS's names first, then ours."""
+    return {
+        "name": {
+            "type": "string",
+            "maxLength": 255,
+            "pattern": "^[a-zA-Z0-9][a-zA-Z0-9 ._-]*$",
+            "example": "daily-digest",
+        },
+        "description": {"type": "string", "nullable": True},
+        "method": {"type": "string", "enum": HttpMethod.values, "default": "POST"},
+        "endpoint": {
+            "type": "string",
+            "maxLength": 512,
+            "description": "A path on the target, never a full URL",
+            "example": "/agents/my-agent/runs",
+        },
+        "payload": {
+            "type": "object",
+            "nullable": True,
+            "description": 'Sent as the request body; a /runs endpoint needs "message"',
+            "example": {"message": "Write the daily digest"},
+        },
+        "cron_expr": {"type": "string", "maxLength": 120, "example": "0 9 * * *"},
+        "timezone": {"type": "string", "maxLength": 64, "default": "UTC"},
+        "timeout_seconds": _range("timeout_s", default=3600),
+        "max_retries": _range("max_retries", default=0),
+        "retry_delay_seconds": _range("retry_delay_s", default=60),
+        "enabled": {"type": "boolean", "default": True},
+        "target": {"type": "string", "description": "Target name; default the local runtime"},
+        "overlap_policy": {"type": "string", "enum": OverlapPolicy.values},
+        "catch_up_policy": {"type": "string", "enum": CatchUpPolicy.values},
+        "retry_backoff": _range("retry_backoff"),
+        "pause_after_failures": _range("pause_after_failures", nullable=True),
+    }
+
+
+def schemas() -> dict:
+    fields = _schedule_fields()
+    schedule = {
+        "type": "object",
+        "required": ["id", "name", "method", "endpoint", "cron_expr", "timezone", "enabled"],
+        "properties": {
+            "id": {"type": "string"},
+            **fields,
+            "next_run_at": _EPOCH,
+            "created_at": _EPOCH,
+            "updated_at": _EPOCH,
+            "paused_reason": {"type": "string", "nullable": True},
+            "code_managed": {"type": "boolean"},
+            "consecutive_failures": {"type": "integer"},
+        },
+    }
+    run = {
+        "type": "object",
+        "required": ["id", "schedule_id", "attempt", "status"],
+        "properties": {
+            "id": {"type": "string"},
+            "schedule_id": {"type": "string"},
+            "attempt": {"type": "integer"},
+            "triggered_at": _EPOCH,
+            "completed_at": _EPOCH,
+            "status": {"type": "string", "enum": RunStatus.values},
+            "status_code": {"type": "integer", "nullable": True},
+            "run_id": {"type": "string", "nullable": True},
+            "session_id": {"type": "string", "nullable": True},
+            "error": {"type": "string", "nullable": True},
+            "input": _ANY,
+            "output": _ANY,
+            "requirements": _ANY,
+            "created_at": _EPOCH,
+            "scheduled_for": _EPOCH,
+            "started_at": _EPOCH,
+            "trigger": {"type": "string", "enum": Trigger.values},
+            "duration_ms": {"type": "integer", "nullable": True},
+            "retry_of": {"type": "string", "nullable": True},
+            "missed_count": {"type": "integer"},
+        },
+    }
+    page_meta = {
+        "type": "object",
+        "properties": {k: {"type": "integer"} for k in ("page", "limit", "total_pages")}
+        | {"total_count": {"type": "integer"}},
+    }
+    node = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "type": {"type": "string", "example": "AGENT"},
+            "duration": {"type": "string", "example": "1.50s"},
+            "duration_ms": {"type": "integer", "nullable": True},
+            "start_time": {"type": "string", "format": "date-time", "nullable": True},
+            "end_time": {"type": "string", "format": "date-time", "nullable": True},
+            "status": {"type": "string", "example": "OK"},
+            "input": {"type": "string", "nullable": True},
+            "output": {"type": "string", "nullable": True},
+            "error": {"type": "string", "nullable": True},
+            "metadata": {"type": "object", "nullable": True},
+            "spans": {"type": "array", "nullable": True, "items": ref("TraceNode")},
+        },
+    }
+    trace_props = {
+        k: {"type": "string", "nullable": True}
+        for k in ("run_id", "session_id", "agent_id", "team_id", "workflow_id", "input", "output")
+    }
+    trace = {
+        "type": "object",
+        "properties": {
+            "trace_id": {"type": "string"},
+            "name": {"type": "string"},
+            "status": {"type": "string"},
+            "duration": {"type": "string"},
+            "duration_ms": {"type": "integer", "nullable": True},
+            "start_time": {"type": "string", "format": "date-time", "nullable": True},
+            "end_time": {"type": "string", "format": "date-time", "nullable": True},
+            "created_at": {"type": "string", "format": "date-time", "nullable": True},
+            "total_spans": {"type": "integer"},
+            "error_count": {"type": "integer"},
+            "error": {"type": "string", "nullable": True},
+            **trace_props,
+            "source": {"type": "string"},
+            "schedule_run_id": {"type": "string", "nullable": True},
+            "tree": {"type": "array", "items": ref("TraceNode")},
+        },
+    }
+    nullable_text = {"type": "string", "nullable": True}
+    session = {
+        "type": "object",
+        "properties": {
+            "session_id": {"type": "string"},
+            "session_type": nullable_text,
+            "component_id": nullable_text,
+            "session_name": nullable_text,
+            "user_id": nullable_text,
+            "session_state": _ANY,
+            "data": _ANY,
+            "target": nullable_text,
+            "created_at": _EPOCH,
+            "updated_at": _EPOCH,
+            "runs": {"type": "array", "items": ref("ScheduleRun")},
+        },
+    }
+    return {
+        "Schedule": schedule,
+        "ScheduleCreate": {
+            "type": "object",
+            "required": ["name", "endpoint", "cron_expr"],
+            "additionalProperties": False,
+            "properties": fields,
+        },
+        "ScheduleUpdate": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": fields,
+        },
+        "ScheduleRun": run,
+        "ScheduleList": {
+            "type": "object",
+            "properties": {"data": {"type": "array", "items": ref("Schedule")}, "meta": page_meta},
+        },
+        "ScheduleRunList": {
+            "type": "object",
+            "properties": {
+                "data": {"type": "array", "items": ref("ScheduleRun")},
+                "meta": page_meta,
+            },
+        },
+        "RunHistory": {
+            "type": "object",
+            "description": "Newest first; no total count (keyset paging)",
+            "properties": {
+                "data": {"type": "array", "items": ref("ScheduleRun")},
+                "meta": {
+                    "type": "object",
+                    "properties": {
+                        "limit": {"type": "integer"},
+                        "next_before": {
+                            "type": "string",
+                            "nullable": True,
+                            "description": "Pass as ?before= for the next, older page",
+                        },
+                    },
+                },
+            },
+        },
+        "RetryRequest": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"payload": {"type": "object", "description": "Replaces the input"}},
+        },
+        "TraceNode": node,
+        "TraceDetail": trace,
+        "Session": session,
+        "Error": {
+            "type": "object",
+            "required": ["detail"],
+            "properties": {"detail": {"type": "string"}},
+        },
+        "ValidationError": {
+            "type": "object",
+            "required": ["detail"],
+            "properties": {
+                "detail": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["loc", "msg", "type"],
+                        "properties": {
+                            "loc": {"type": "array", "items": {}},
+                            "msg": {"type": "string"},
+                            "type": {"type": "string"},
+                        },
+                    },
+                }
+            },
+        },
+    }

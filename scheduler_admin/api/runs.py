@@ -1,0 +1,89 @@
+"""/api/runs: run history across schedules (beyond AgentOS), and retrying a run.
+
+The history is paged by keyset, newest first: ``?before=<run id>&limit=N`` and the
+answer's ``meta.next_before`` for the next page. There is deliberately no total count:
+COUNT(*) over the whole run table is the slow query on a big install.
+"""
+
+from datetime import UTC, datetime
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, JsonResponse
+
+from scheduler_admin.api.http import (
+    MAX_ID,
+    ApiError,
+    choice_param,
+    int_param,
+    json_response,
+    path_id,
+    problem,
+    read_json_object,
+    text_param,
+    unprocessable,
+    validation_problems,
+)
+from scheduler_admin.api.serializers import to_run
+from scheduler_admin.engine import operations
+from scheduler_admin.models import RunStatus, ScheduleRun, Trigger
+
+MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, the last second datetime can hold
+
+
+def _epoch_param(request: HttpRequest, name: str) -> datetime | None:
+    value = int_param(request, name, None, 0, MAX_EPOCH)
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+def _filtered(request: HttpRequest):
+    runs = ScheduleRun.objects.all()
+    if status := choice_param(request, "status", RunStatus.values):
+        runs = runs.filter(status=status)  # run_status_idx (status, -id)
+    if trigger := choice_param(request, "trigger", Trigger.values):
+        runs = runs.filter(trigger=trigger)
+    if schedule := int_param(request, "schedule", None, 1, MAX_ID):
+        runs = runs.filter(schedule_id=schedule)  # run_schedule_idx (schedule, -id)
+    if target := text_param(request, "target"):
+        runs = runs.filter(schedule__target__name=target)
+    if since := _epoch_param(request, "since"):
+        runs = runs.filter(queued_at__gte=since)
+    if until := _epoch_param(request, "until"):
+        runs = runs.filter(queued_at__lt=until)
+    if q := text_param(request, "q"):
+        runs = runs.filter(error__icontains=q)
+    return runs
+
+
+def run_list(request: HttpRequest, user) -> JsonResponse:
+    runs = _filtered(request)
+    limit = int_param(request, "limit", 50, 1, 500)
+    if before := int_param(request, "before", None, 1, MAX_ID):
+        runs = runs.filter(pk__lt=before)
+    # One row more than the page tells whether an older page exists, without a count.
+    rows = list(runs.order_by("-pk")[: limit + 1])
+    page, more = rows[:limit], len(rows) > limit
+    return json_response(
+        {
+            "data": [to_run(run) for run in page],
+            "meta": {"limit": limit, "next_before": str(page[-1].pk) if more else None},
+        }
+    )
+
+
+def run_retry(request: HttpRequest, user, run_id: str) -> JsonResponse:
+    """A new attempt linked to the run (201), optionally with ``{"payload": {...}}``."""
+    run = ScheduleRun.objects.filter(pk=path_id(run_id, "Run")).first()
+    if run is None:
+        raise ApiError(404, "Run not found")
+    body = read_json_object(request, allow_empty=True)
+    unknown = sorted(set(body) - {"payload"})
+    if unknown:
+        msg = "Unknown field; the only accepted field is payload."
+        raise unprocessable([problem(["body", key], msg, "extra_forbidden") for key in unknown])
+    try:
+        retry = operations.retry_run(run, payload=body.get("payload"), user=user)
+    except operations.RunNotRetryable as exc:
+        raise ApiError(409, str(exc)) from None
+    except ValidationError as exc:
+        raise unprocessable(validation_problems(exc, {})) from None
+    return json_response(to_run(retry), status=201)
