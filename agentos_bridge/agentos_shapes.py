@@ -1,10 +1,30 @@
 """Our session and trace rows in AgentOS's JSON shapes (for the local AgentOS views)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from scheduler_admin.models import AgentSession, Span, Trace
+from scheduler_admin.models import AgentSession, Trace
+from scheduler_admin.spantree import SpanNode, span_tree
 
 FILTERS = ("run_id", "session_id", "agent_id", "team_id", "workflow_id", "status")
+MAX_PAGE = 10**9
+
+
+class BadQuery(ValueError):
+    """A query parameter AgentOS would refuse with 422; ``problem`` is its detail entry."""
+
+    def __init__(self, name: str, msg: str, type_: str):
+        super().__init__(msg)
+        self.problem = {"loc": ["query", name], "msg": msg, "type": type_}
+
+
+def _start_time(text: str) -> datetime:
+    """An ISO 8601 time ("Z" allowed); a time without zone is UTC."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        msg = "Input should be a valid datetime (ISO 8601, e.g. 2026-01-01T00:00:00Z)."
+        raise BadQuery("start_time", msg, "datetime_parsing") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -44,15 +64,16 @@ def trace_summary(trace: Trace) -> dict:
 
 
 def trace_page(queryset, params) -> dict:
-    """GET /traces: filters, newest first, paginated as {"data", "meta"}."""
+    """GET /traces: filters, newest first, paginated as {"data", "meta"}; BadQuery for a
+    start_time that is not a time."""
     queryset = queryset.exclude(source="scheduler")
     for key in FILTERS:
         if params.get(key):
             queryset = queryset.filter(**{key: params[key]})
     if params.get("start_time"):
-        start = datetime.fromisoformat(params["start_time"].replace("Z", "+00:00"))
-        queryset = queryset.filter(start_time__gte=start)
-    page = max(1, _int(params.get("page"), 1))
+        queryset = queryset.filter(start_time__gte=_start_time(params["start_time"]))
+    # Capped so the offset stays an integer the database can take; pages that far are empty.
+    page = min(MAX_PAGE, max(1, _int(params.get("page"), 1)))
     limit = min(100, max(1, _int(params.get("limit"), 20)))
     total = queryset.count()
     rows = queryset.order_by("-start_time", "-pk")[(page - 1) * limit : page * limit]
@@ -67,31 +88,26 @@ def trace_page(queryset, params) -> dict:
     }
 
 
+def _node(node: SpanNode) -> dict:
+    span = node.span
+    return {
+        "id": span.span_id,
+        "name": span.name,
+        "type": span.span_type or "UNKNOWN",
+        "duration": f"{span.duration_ms or 0}ms",
+        "start_time": _iso(span.start_time),
+        "end_time": _iso(span.end_time),
+        "status": span.status,
+        "input": span.input or None,
+        "output": span.output or None,
+        "error": span.error or None,
+        "metadata": span.attributes or None,
+        "spans": [_node(child) for child in node.children],
+    }
+
+
 def trace_detail(trace: Trace) -> dict:
-    spans = list(trace.spans.all())
-    children: dict[str, list[Span]] = {}
-    for span in spans:
-        children.setdefault(span.parent_span_id, []).append(span)
-
-    def node(span: Span) -> dict:
-        return {
-            "id": span.span_id,
-            "name": span.name,
-            "type": span.span_type or "UNKNOWN",
-            "duration": f"{span.duration_ms or 0}ms",
-            "start_time": _iso(span.start_time),
-            "end_time": _iso(span.end_time),
-            "status": span.status,
-            "input": span.input or None,
-            "output": span.output or None,
-            "error": span.error or None,
-            "metadata": span.attributes or None,
-            "spans": [node(c) for c in children.get(span.span_id, [])],
-        }
-
-    known = {s.span_id for s in spans}
-    roots = [s for s in spans if not s.parent_span_id or s.parent_span_id not in known]
-    return {**trace_summary(trace), "tree": [node(s) for s in roots]}
+    return {**trace_summary(trace), "tree": [_node(root) for root in span_tree(trace.spans.all())]}
 
 
 def _int(value, default: int) -> int:

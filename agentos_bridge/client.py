@@ -6,6 +6,7 @@ the Authorization header: never logged, stored or put in an error message.
 """
 
 import json
+import math
 import os
 import threading
 from datetime import UTC, datetime
@@ -156,9 +157,11 @@ def retry_after_s(response: requests.Response) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return min(max(0.0, seconds), 86400.0) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -12,6 +12,7 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from agentos_bridge import client
 from agentos_bridge.outcome import Outcome, RunRequest
@@ -57,7 +58,7 @@ def _get(request: RunRequest, path: str, params: dict | None = None) -> Any:
 def _import_session(request: RunRequest, session_type: str, session_id: str) -> None:
     from scheduler_admin.models import AgentSession, Target
 
-    body = _get(request, f"/sessions/{session_id}", {"type": session_type})
+    body = _get(request, f"/sessions/{quote(session_id, safe='')}", {"type": session_type})
     data = body.get(f"{session_type}_data")
     AgentSession.objects.update_or_create(
         session_id=session_id,
@@ -125,12 +126,12 @@ def _search(request: RunRequest, outcome: Outcome, since: datetime) -> dict | No
     for params in ({"run_id": outcome.run_id}, {"session_id": outcome.session_id}):
         rows = _get(request, "/traces", {**params, "limit": 5}).get("data") or []
         if rows:
-            return _get(request, f"/traces/{rows[0]['trace_id']}")
+            return _get(request, f"/traces/{quote(str(rows[0]['trace_id']), safe='')}")
     since_iso = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     params = {"start_time": since_iso, "limit": RECENT_TRACES}
     rows = _get(request, "/traces", params).get("data") or []
     for row in rows:
-        detail = _get(request, f"/traces/{row['trace_id']}")
+        detail = _get(request, f"/traces/{quote(str(row['trace_id']), safe='')}")
         if _mentions(detail.get("tree") or [], outcome.run_id, outcome.session_id):
             return detail
     return None

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 
 from scheduler_admin.engine import operations
 from scheduler_admin.models import Schedule, ScheduleRun
+from scheduler_admin.roles import can
 
 TOOL_NAMES = (
     "create_schedule",
@@ -100,6 +101,13 @@ class SchedulerTools(Toolkit):
         tools = [getattr(self, name) for name in TOOL_NAMES]
         super().__init__(name="scheduler_tools", tools=tools, **kwargs)
 
+    def _denied(self, action: str) -> str | None:
+        """With a user, the tools act with that user's role; without one, as the
+        system (like schedules registered in code)."""
+        if self.user is not None and not can(self.user, action):
+            return _error(f"Your role does not allow: {action}.")
+        return None
+
     def _find(self, schedule: str) -> Schedule | None:
         query = Schedule.objects.select_related("target")
         found = query.filter(name=schedule).first()
@@ -142,6 +150,8 @@ class SchedulerTools(Toolkit):
         Returns:
             The created schedule as JSON, or {"error": ..., "fields": ...}.
         """
+        if denied := self._denied("create"):
+            return denied
         from scheduler_admin.validators import parse_payload
 
         try:
@@ -181,6 +191,8 @@ class SchedulerTools(Toolkit):
         Returns:
             {"data": [schedule, ...], "count": n} as JSON.
         """
+        if denied := self._denied("view"):
+            return denied
         query = Schedule.objects.select_related("target").order_by("name", "pk")
         if enabled_only:
             query = query.filter(enabled=True)
@@ -196,6 +208,8 @@ class SchedulerTools(Toolkit):
         Returns:
             The schedule as JSON, or {"error": ...}.
         """
+        if denied := self._denied("view"):
+            return denied
         found = self._find(schedule)
         return _json(schedule_dict(found)) if found else self._not_found(schedule)
 
@@ -208,6 +222,8 @@ class SchedulerTools(Toolkit):
         Returns:
             The schedule as JSON, or {"error": ...}.
         """
+        if denied := self._denied("enable"):
+            return denied
         found = self._find(schedule)
         if found is None:
             return self._not_found(schedule)
@@ -224,6 +240,8 @@ class SchedulerTools(Toolkit):
         Returns:
             The schedule as JSON, or {"error": ...}.
         """
+        if denied := self._denied("disable"):
+            return denied
         found = self._find(schedule)
         if found is None:
             return self._not_found(schedule)
@@ -239,6 +257,8 @@ class SchedulerTools(Toolkit):
         Returns:
             {"deleted": name} as JSON, or {"error": ...}.
         """
+        if denied := self._denied("delete"):
+            return denied
         found = self._find(schedule)
         if found is None:
             return self._not_found(schedule)
@@ -255,6 +275,8 @@ class SchedulerTools(Toolkit):
         Returns:
             The queued run as JSON, or {"error": ...} (e.g. the schedule is disabled).
         """
+        if denied := self._denied("trigger"):
+            return denied
         found = self._find(schedule)
         if found is None:
             return self._not_found(schedule)
@@ -275,6 +297,8 @@ class SchedulerTools(Toolkit):
         Returns:
             {"data": [run, ...], "count": n} as JSON, or {"error": ...}.
         """
+        if denied := self._denied("view"):
+            return denied
         found = self._find(schedule)
         if found is None:
             return self._not_found(schedule)

@@ -1,6 +1,6 @@
 """The in-process runtime served over HTTP in AgentOS's shapes (base URL …/agentos).
 
-Off unless LOCAL_AGENTOS_TOKEN is set; every call then needs
+Off unless AGENTOS_LOCAL_TOKEN is set; every call then needs
 ``Authorization: Bearer <that value>``.
 """
 
@@ -19,7 +19,7 @@ from agentos_bridge import agentos_shapes as shapes
 from agentos_bridge.runtime import registry, runner
 from scheduler_admin.models import AgentSession, Trace
 
-TOKEN_ENV = "LOCAL_AGENTOS_TOKEN"
+TOKEN_ENV = "AGENTOS_LOCAL_TOKEN"
 
 
 def agentos_endpoint(view):
@@ -122,7 +122,10 @@ def session_detail(request, session_id: str):
 @agentos_endpoint
 @require_GET
 def trace_list(request):
-    return JsonResponse(shapes.trace_page(Trace.objects.all(), request.GET))
+    try:
+        return JsonResponse(shapes.trace_page(Trace.objects.all(), request.GET))
+    except shapes.BadQuery as exc:
+        return JsonResponse({"detail": [exc.problem]}, status=422)
 
 
 @agentos_endpoint

@@ -2,6 +2,12 @@
 
 from django.contrib import admin
 
+from scheduler_admin.engine.operations import (
+    EDITABLE_FIELDS,
+    create_schedule,
+    delete_schedule,
+    update_schedule,
+)
 from scheduler_admin.models import (
     AgentSession,
     AuditEntry,
@@ -38,7 +44,22 @@ class ScheduleAdmin(admin.ModelAdmin):
     list_display = ["name", "cron_expr", "timezone", "endpoint", "enabled", "next_run_at"]
     list_filter = ["enabled", "target", "code_managed"]
     search_fields = ["name", "endpoint"]
-    readonly_fields = ["next_run_at", "consecutive_failures", "created_at", "updated_at"]
+    fields = [*EDITABLE_FIELDS, "paused_reason", "next_run_at", "consecutive_failures"]
+    readonly_fields = ["paused_reason", "next_run_at", "consecutive_failures"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Through the engine, like every other edit: next run time, audit entry, and
+        # only the changed columns written (never the engine's own fields).
+        if change:
+            data = {name: getattr(obj, name) for name in form.changed_data}
+            update_schedule(Schedule.objects.get(pk=obj.pk), data, user=request.user)
+        else:
+            data = {name: getattr(obj, name) for name in EDITABLE_FIELDS}
+            obj.pk = create_schedule(data, user=request.user).pk
+            obj.refresh_from_db()
+
+    def delete_model(self, request, obj) -> None:
+        delete_schedule(obj, user=request.user)
 
 
 @admin.register(ScheduleRun)

@@ -26,6 +26,8 @@ __all__ = ["CronSimError", "explain", "fire_times", "next_fire_time", "is_wildca
 # The widest DST shift we plan for (Troll, Antarctica: 2 h). Wall times more than this
 # apart can never swap order once mapped to real instants.
 _MAX_SHIFT = timedelta(hours=3)
+# Leap-day weekday combinations repeat within 28 years; nothing valid is rarer.
+_HORIZON = timedelta(days=366 * 29)
 
 
 def is_wildcard_time(expr: str) -> bool:
@@ -83,7 +85,12 @@ def fire_times(expr: str, tz_name: str, after: datetime) -> Iterator[datetime]:
     start_wall = (local_after - _shift_near(after, tz)).replace(tzinfo=None)
     pending: list[datetime] = []
     last: datetime = after
+    # An expression whose only matches fall in DST gaps (wildcard jobs skip those) would
+    # otherwise be walked to the year 9999: give up after a horizon.
+    give_up_at = start_wall + _HORIZON
     for wall in CronSim(expr, start_wall.replace(second=0, microsecond=0)):
+        if wall > give_up_at:
+            break
         instants = _instants(wall, tz, wildcard)
         for instant in instants:
             heapq.heappush(pending, instant)
@@ -96,10 +103,15 @@ def fire_times(expr: str, tz_name: str, after: datetime) -> Iterator[datetime]:
             if instant > last:
                 last = instant
                 yield instant
+    while pending:  # the sequence ended: what is left is in order
+        instant = heapq.heappop(pending)
+        if instant > last:
+            last = instant
+            yield instant
 
 
 def next_fire_time(expr: str, tz_name: str, after: datetime) -> datetime:
-    """The first fire time strictly after ``after`` (aware UTC)."""
+    """The first fire time strictly after ``after`` (aware UTC); StopIteration if none."""
     return next(fire_times(expr, tz_name, after))
 
 

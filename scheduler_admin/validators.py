@@ -127,6 +127,32 @@ class InRange:
         return isinstance(other, InRange) and other.field == self.field
 
 
+def validate_fires_in_zone(cron_expr: str, tz_name: str) -> None:
+    """A valid expression can still never fire in a zone (its times all fall in DST
+    gaps, which wildcard jobs skip)."""
+    try:
+        cron.next_fire_time(cron_expr, tz_name, datetime.now(UTC))
+    except StopIteration:
+        raise ValidationError(
+            {"cron_expr": f"This cron expression never fires in {tz_name}."},
+            code="never_fires",
+        ) from None
+
+
+TOKEN_ENV_RE = re.compile(r"^AGENTOS_[A-Z0-9_]{1,120}$")
+
+
+def validate_token_env(value: str) -> None:
+    """Only variables named AGENTOS_… can be a target's token: an admin must not be
+    able to send SECRET_KEY or DATABASE_URL to a server of their choosing."""
+    if value and not TOKEN_ENV_RE.match(value):
+        raise ValidationError(
+            "Name an environment variable that starts with AGENTOS_ and uses capital "
+            "letters, digits and underscores, such as AGENTOS_PROD_TOKEN.",
+            code="invalid_token_env",
+        )
+
+
 def validate_run_payload(endpoint: str, method: str, payload: dict) -> None:
     """AgentOS's rule: a POST to a /runs endpoint needs a message."""
     if method == "POST" and endpoint.rstrip("/").endswith("/runs"):

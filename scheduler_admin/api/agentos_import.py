@@ -11,12 +11,32 @@ import requests
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from agentos_bridge.client import headers_for, url_for
+from agentos_bridge.health import target_info
+from scheduler_admin.api.http import ApiError
+from scheduler_admin.api.serializers import schedule_input
 from scheduler_admin.engine import operations
 from scheduler_admin.models import Schedule, Target
 
 PAGE_SIZE = 100
 MAX_PAGES = 1000  # a safety stop against a server that never ends its pages
 READ_TIMEOUT_S = 30.0
+
+# The ScheduleResponse fields we copy, in AgentOS's names, with AgentOS's defaults for
+# any it leaves out or sends as null (ids and times are the AgentOS's own, not copied).
+AGENTOS_DEFAULTS = {
+    "name": "",
+    "description": None,  # null: none (schedule_input reads it as "")
+    "payload": None,  # null: none ({})
+    "method": "POST",
+    "endpoint": "",
+    "cron_expr": "",
+    "timezone": "UTC",
+    "timeout_seconds": 3600,
+    "max_retries": 0,
+    "retry_delay_seconds": 60,
+    "enabled": True,
+}
 
 
 class ImportFailed(Exception):
@@ -32,10 +52,10 @@ class ImportLine:
 
 def fetch_schedules(target: Target) -> list[dict]:
     """Every schedule of the target's AgentOS, page by page."""
-    headers = {"Accept": "application/json"}
-    if token := target.bearer_token():
-        headers["Authorization"] = f"Bearer {token}"
-    url = target.base_url.rstrip("/") + "/schedules"
+    info = target_info(target)
+    headers = headers_for(info, idempotency_key="")
+    del headers["Idempotency-Key"]  # reads need none
+    url = url_for(info, "/schedules")
     schedules, page = [], 1
     with requests.Session() as http:
         while page <= MAX_PAGES:
@@ -54,32 +74,25 @@ def fetch_schedules(target: Target) -> list[dict]:
                 )
             try:
                 body = response.json()
-                data, meta = body["data"], body["meta"]
-            except (ValueError, KeyError, TypeError):
+                data, total_pages = body["data"], int(body["meta"].get("total_pages") or 0)
+            except (ValueError, KeyError, TypeError, AttributeError):
                 raise ImportFailed(f"GET {url} did not answer with a schedule list.") from None
             schedules.extend(data)
-            if not data or page >= int(meta.get("total_pages") or 0):
+            if not data or page >= total_pages:
                 return schedules
             page += 1
     return schedules
 
 
 def to_schedule_data(item: dict, target: Target) -> dict:
-    """An AgentOS ScheduleResponse as our engine's fields, aimed at ``target``."""
-    return {
-        "name": item.get("name") or "",
-        "description": item.get("description") or "",
-        "method": (item.get("method") or "POST").upper(),
-        "endpoint": item.get("endpoint") or "",
-        "payload": item.get("payload") or {},
-        "cron_expr": item.get("cron_expr") or "",
-        "timezone": item.get("timezone") or "UTC",
-        "timeout_s": item.get("timeout_seconds", 3600),
-        "max_retries": item.get("max_retries", 0),
-        "retry_delay_s": item.get("retry_delay_seconds", 60),
-        "enabled": bool(item.get("enabled", True)),
-        "target": target,
-    }
+    """An AgentOS ScheduleResponse as our engine's fields, aimed at ``target``.
+
+    Names and JSON types are read as /api/schedules reads a request body (one mapping,
+    serializers.schedule_input); a field AgentOS left out or null takes its default
+    there. ApiError (422) when a field has the wrong JSON type.
+    """
+    given = {key: item[key] for key in AGENTOS_DEFAULTS if item.get(key) is not None}
+    return {**schedule_input({**AGENTOS_DEFAULTS, **given}), "target": target}
 
 
 def _messages(exc: ValidationError) -> str:
@@ -88,7 +101,14 @@ def _messages(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
-def _import_one(data: dict, user) -> ImportLine:
+def _import_one(item, target: Target, user) -> ImportLine:
+    if not isinstance(item, dict):
+        return ImportLine("invalid", "?", f"not a schedule object: {str(item)[:80]}")
+    try:
+        data = to_schedule_data(item, target)
+    except ApiError as exc:
+        problems = "; ".join(f"{p['loc'][-1]}: {p['msg']}" for p in exc.detail)
+        return ImportLine("invalid", str(item.get("name") or ""), problems)
     name = data["name"]
     if not data["cron_expr"]:
         return ImportLine("skipped", name, "on-demand (no cron expression): nothing to schedule")
@@ -111,7 +131,7 @@ def import_schedules(target: Target, *, apply: bool, user=None) -> list[ImportLi
     """Create or update ours by name; without ``apply`` nothing is kept."""
     items = fetch_schedules(target)
     with transaction.atomic():
-        lines = [_import_one(to_schedule_data(item, target), user) for item in items]
+        lines = [_import_one(item, target, user) for item in items]
         if not apply:
             transaction.set_rollback(True)
     return lines

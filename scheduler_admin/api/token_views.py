@@ -7,6 +7,7 @@ hash is stored, so it cannot be shown again.
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from scheduler_admin.models import ApiToken
@@ -14,6 +15,7 @@ from scheduler_admin.models import ApiToken
 NAME_MAX = ApiToken._meta.get_field("name").max_length
 
 
+@never_cache  # the answer to a POST holds a new token's secret: no cache may keep it
 @require_http_methods(["GET", "POST"])
 def token_list(request: HttpRequest) -> HttpResponse:
     error, raw, created = "", "", None

@@ -11,7 +11,8 @@ from django.http import HttpRequest, JsonResponse
 
 from scheduler_admin.api.http import ApiError, json_response
 from scheduler_admin.api.serializers import epoch, to_run
-from scheduler_admin.models import AgentSession, ScheduleRun, Span, Trace
+from scheduler_admin.models import AgentSession, ScheduleRun, Trace
+from scheduler_admin.spantree import SpanNode, span_tree
 
 SESSION_RUNS_LIMIT = 100
 
@@ -30,8 +31,8 @@ def _lookup_key(value: str, what: str) -> str:
     return value
 
 
-def _node(span: Span, children: dict[str, list[Span]]) -> dict:
-    kids = [_node(child, children) for child in children.get(span.span_id, [])]
+def _node(node: SpanNode) -> dict:
+    span = node.span
     return {
         "id": span.span_id,
         "name": span.name,
@@ -45,22 +46,8 @@ def _node(span: Span, children: dict[str, list[Span]]) -> dict:
         "output": span.output or None,
         "error": span.error or None,
         "metadata": span.attributes or None,
-        "spans": kids or None,
+        "spans": [_node(child) for child in node.children] or None,
     }
-
-
-def span_tree(spans: list[Span]) -> list[dict]:
-    """Root spans (no parent, or a parent outside this trace) with children nested,
-    each level in start order."""
-    ids = {span.span_id for span in spans}
-    children: dict[str, list[Span]] = {}
-    roots = []
-    for span in spans:  # already in (start_time, pk) order
-        if span.parent_span_id and span.parent_span_id in ids:
-            children.setdefault(span.parent_span_id, []).append(span)
-        else:
-            roots.append(span)
-    return [_node(root, children) for root in roots]
 
 
 def trace_detail(request: HttpRequest, user, trace_id: str) -> JsonResponse:
@@ -92,7 +79,7 @@ def trace_detail(request: HttpRequest, user, trace_id: str) -> JsonResponse:
             "created_at": _iso(trace.start_time),
             "source": trace.source,
             "schedule_run_id": str(trace.schedule_run_id) if trace.schedule_run_id else None,
-            "tree": span_tree(spans),
+            "tree": [_node(root) for root in span_tree(spans)],
         }
     )
 

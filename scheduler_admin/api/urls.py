@@ -57,12 +57,12 @@ urlpatterns = [
         name="api_run_retry",
     ),
     path(
-        "traces/<str:trace_id>",
+        "traces/<path:trace_id>",
         endpoint(GET=(traces.trace_detail, "view")),
         name="api_trace_detail",
     ),
     path(
-        "sessions/<str:session_id>",
+        "sessions/<path:session_id>",
         endpoint(GET=(traces.session_detail, "view")),
         name="api_session_detail",
     ),

@@ -9,7 +9,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 from scheduler_admin.engine.config import option
 from scheduler_admin.models import RunStatus, ScheduleRun
@@ -48,12 +48,12 @@ def dispatch_ready(now: datetime) -> list[int]:
         .filter(schedule_id=OuterRef("schedule_id"), held_for_overlap=False)
         .exclude(pk=OuterRef("pk"))
     )
-    candidates = list(
+    ready = list(
         ScheduleRun.objects.ready_to_dispatch(now)
         .annotate(busy=Exists(running))
-        .values_list("pk", "held_for_overlap", "busy")[: option("BATCH_SIZE")]
+        .filter(Q(held_for_overlap=False) | Q(busy=False))
+        .values_list("pk", flat=True)[: option("BATCH_SIZE")]
     )
-    ready = [pk for pk, held, busy in candidates if not (held and busy)]
     claimed = [
         pk
         for pk in ready
@@ -66,17 +66,25 @@ def dispatch_ready(now: datetime) -> list[int]:
 
 
 def redispatch_lost(now: datetime) -> list[int]:
-    """Re-send runs handed to the broker long ago that no worker ever started."""
-    cutoff = now - timedelta(seconds=option("REDISPATCH_AFTER_S"))
-    pks = list(ScheduleRun.objects.lost_in_dispatch(cutoff).values_list("pk", flat=True)[:500])
-    resent = [
-        pk
-        for pk in pks
+    """Re-send runs handed to the broker long ago that no worker ever started.
+
+    A run may also just be waiting behind long runs, so each re-send waits twice as
+    long as the one before (60 s, 2 min, 4 min … up to an hour): a busy queue does not
+    fill the broker with copies. Every copy is harmless (the claim is conditional).
+    """
+    base = option("REDISPATCH_AFTER_S")
+    candidates = ScheduleRun.objects.lost_in_dispatch(now - timedelta(seconds=base))
+    resent = []
+    for pk, dispatched_at, count in candidates.values_list("pk", "dispatched_at", "dispatch_count")[
+        :500
+    ]:
+        wait = timedelta(seconds=min(base * 2**count, 3600))
+        if dispatched_at > now - wait:
+            continue
         if ScheduleRun.objects.filter(
-            pk=pk, status=RunStatus.QUEUED, dispatched_at__lt=cutoff
-        ).update(dispatched_at=now)
-    ]
-    for pk in resent:
-        log.warning("run %s: never started by a worker; dispatching it again", pk)
+            pk=pk, status=RunStatus.QUEUED, dispatched_at=dispatched_at
+        ).update(dispatched_at=now, dispatch_count=count + 1):
+            log.warning("run %s: never started by a worker; dispatching it again", pk)
+            resent.append(pk)
     dispatch(resent)
     return resent

@@ -11,7 +11,7 @@ import socket
 import threading
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 import agentos_bridge
@@ -116,9 +116,16 @@ class LeaseKeeper:
     def _renew(self) -> None:
         try:
             while not self._stop.wait(self.lease_s / 3):
-                renewed = ScheduleRun.objects.filter(
-                    pk=self.run_pk, status=RunStatus.RUNNING, worker=self.worker
-                ).update(lease_expires_at=timezone.now() + timedelta(seconds=self.lease_s))
+                try:
+                    renewed = ScheduleRun.objects.filter(
+                        pk=self.run_pk, status=RunStatus.RUNNING, worker=self.worker
+                    ).update(lease_expires_at=timezone.now() + timedelta(seconds=self.lease_s))
+                except DatabaseError:
+                    # A busy or restarting database: two more tries before the lease
+                    # runs out, so keep going rather than let a live run be reaped.
+                    log.warning("run %s: lease renewal failed; retrying", self.run_pk)
+                    connection.close()
+                    continue
                 if not renewed:
                     log.warning("run %s: lease lost; no longer renewing", self.run_pk)
                     return

@@ -11,7 +11,7 @@ Exactly once per scheduled time rests on three things:
 import logging
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from scheduler_admin.engine.config import option
 from scheduler_admin.engine.dispatch import dispatch
@@ -46,18 +46,42 @@ def _fire_batch(now: datetime, batch_size: int) -> tuple[int, list[int]]:
                 "overlap_policy",
                 "catch_up_policy",
                 "payload",
+                "enabled",
+                "paused_reason",
             )[:batch_size]
         )
         if not schedules:
             return 0, []
         runs = _plan_runs(schedules, now)
-        ScheduleRun.objects.bulk_create(runs)
-        Schedule.objects.bulk_update(schedules, ["next_run_at"])
+        runs = _insert(runs)
+        Schedule.objects.bulk_update(schedules, ["next_run_at", "enabled", "paused_reason"])
     to_dispatch = [r.pk for r in runs if r.status == RunStatus.QUEUED and r.dispatched_at]
     dispatch(to_dispatch)
     for run in runs:
         log.info("run %s: %s %s for %s", run.pk, run.status, run.schedule.name, run.scheduled_for)
     return len(schedules), to_dispatch
+
+
+def _insert(runs: list[ScheduleRun]) -> list[ScheduleRun]:
+    """Insert the planned runs. A row that already exists (the unique constraint
+    caught a second firing of one time) is left out; the rest of the batch still fires."""
+    try:
+        with transaction.atomic():
+            return ScheduleRun.objects.bulk_create(runs)
+    except IntegrityError:
+        kept = []
+        for run in runs:
+            try:
+                with transaction.atomic():
+                    run.save(force_insert=True)
+                kept.append(run)
+            except IntegrityError:
+                log.warning(
+                    "schedule %s: a run for %s exists already; not fired twice",
+                    run.schedule_id,
+                    run.scheduled_for,
+                )
+        return kept
 
 
 def _plan_runs(schedules: list[Schedule], now: datetime) -> list[ScheduleRun]:
@@ -85,6 +109,10 @@ def _plan_runs(schedules: list[Schedule], now: datetime) -> list[ScheduleRun]:
             late_after_s=option("LATE_AFTER_S"),
         )
         schedule.next_run_at = plan.next_run_at
+        if plan.next_run_at is None:
+            # Nothing left to fire (e.g. a date that will not come again in this zone).
+            schedule.enabled = False
+            schedule.paused_reason = "The cron expression has no further fire times."
         if plan.skip:
             runs.append(
                 _skipped(

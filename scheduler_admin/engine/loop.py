@@ -4,33 +4,44 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from scheduler_admin.engine.config import option
 from scheduler_admin.engine.dispatch import dispatch_ready, redispatch_lost
 from scheduler_admin.engine.firing import fire_due
 from scheduler_admin.engine.recovery import reap_expired_leases
-from scheduler_admin.models import RunStatus, Schedule, ScheduleRun
+from scheduler_admin.models import Schedule, ScheduleRun
 
 log = logging.getLogger(__name__)
 
 
 def tick(now: datetime) -> dict[str, int]:
     """One pass of the scheduler; each step is idempotent and safe beside other schedulers."""
-    return {
-        "fired": len(fire_due(now)),
-        "dispatched": len(dispatch_ready(now)),
-        "reaped": len(reap_expired_leases(now)),
-        "redispatched": len(redispatch_lost(now)),
-    }
+    counts = {}
+    for name, step in STEPS:
+        # One failing step (say, a locked database) must not hold up the others.
+        try:
+            counts[name] = len(step(now))
+        except DatabaseError:
+            log.exception("scheduler step %r failed; it runs again next tick", name)
+            counts[name] = 0
+    return counts
+
+
+STEPS = (
+    ("fired", fire_due),
+    ("dispatched", dispatch_ready),
+    ("reaped", reap_expired_leases),
+    ("redispatched", redispatch_lost),
+)
 
 
 def seconds_until_next_wake(now: datetime, poll_s: float) -> float:
     """Until the earliest due schedule or queued retry, but never longer than poll_s."""
     candidates = [Schedule.objects.next_due_at()]
     candidates.append(
-        ScheduleRun.objects.filter(status=RunStatus.QUEUED, dispatched_at__isnull=True)
+        ScheduleRun.objects.awaiting_dispatch()
         .order_by("not_before")
         .values_list("not_before", flat=True)
         .first()
@@ -39,7 +50,8 @@ def seconds_until_next_wake(now: datetime, poll_s: float) -> float:
     for when in candidates:
         if when is not None and when < wake:
             wake = when
-    return max(0.0, (wake - now).total_seconds())
+    # At least 10 ms: a due row another scheduler holds locked must not make us spin.
+    return max(0.01, (wake - now).total_seconds())
 
 
 def run_forever(stop: threading.Event) -> None:
@@ -57,5 +69,5 @@ def run_forever(stop: threading.Event) -> None:
             log.exception("scheduler tick failed; retrying after the poll interval")
             delay = poll_s
         # A millisecond past the due time, so the claim's `<= now` sees it due.
-        stop.wait(delay + 0.001 if delay else 0)
+        stop.wait(delay + 0.001)
     log.info("scheduler stopped")

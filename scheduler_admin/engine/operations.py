@@ -128,15 +128,23 @@ def update_schedule(schedule: Schedule, data: dict, *, user=None) -> dict:
         raise
     if not changes:
         return {}
+    # Write only what this edit changed: the scheduler and workers write next_run_at,
+    # enabled/paused_reason (auto-pause) and consecutive_failures behind our back, and
+    # ``schedule`` may be a copy read before they did.
+    fields = [*changes, "updated_at"]
     if _SCHEDULE_DEFINING & changes.keys():
         schedule.next_run_at = next_run_after(schedule, timezone.now())
-    if "enabled" in changes and schedule.enabled:
-        schedule.paused_reason, schedule.consecutive_failures = "", 0
+        fields.append("next_run_at")
+    if "enabled" in changes:
+        schedule.paused_reason = ""
+        schedule.consecutive_failures = 0
+        fields += ["paused_reason", "consecutive_failures"]
     if getattr(user, "is_authenticated", False):
         schedule.updated_by = user
+        fields.append("updated_by")
     try:
         with transaction.atomic():
-            schedule.save()
+            schedule.save(update_fields=fields)
             record(user, "updated", schedule, changes=changes)
     except IntegrityError:  # a concurrent rename took the name
         _restore(schedule, original)

@@ -1,6 +1,7 @@
 """Record how a run ended, then apply the schedule's policies: retry, pause, buffer."""
 
 import logging
+import math
 import random
 from datetime import datetime, timedelta
 
@@ -12,6 +13,8 @@ from agentos_bridge.outcome import Outcome
 from scheduler_admin.models import RunStatus, Schedule, ScheduleRun, Trigger
 
 log = logging.getLogger(__name__)
+
+MAX_RETRY_DELAY_S = 86400
 
 _STATUS = {
     "success": RunStatus.SUCCESS,
@@ -90,7 +93,9 @@ def retry_delay_s(schedule: Schedule, attempt: int, retry_after_s: float | None 
     """delay × backoff^(attempt-1), ±10 % jitter, and never sooner than Retry-After."""
     base = schedule.retry_delay_s * schedule.retry_backoff ** max(0, attempt - 1)
     delay = base * random.uniform(0.9, 1.1)
-    return max(delay, retry_after_s or 0)
+    asked = retry_after_s if retry_after_s and math.isfinite(retry_after_s) else 0
+    # A server may ask for anything in Retry-After: wait at most a day.
+    return min(max(delay, asked), MAX_RETRY_DELAY_S)
 
 
 def _create_retry(run: ScheduleRun, retry_after_s: float | None) -> bool:

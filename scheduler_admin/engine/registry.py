@@ -8,6 +8,7 @@ and marks them code-managed.
 import logging
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from scheduler_admin.engine.operations import create_schedule, update_schedule
@@ -36,9 +37,15 @@ def sync_code_schedules() -> dict[str, int]:
         with transaction.atomic():
             existing = Schedule.objects.filter(name=spec["name"]).first()
             if existing is None:
-                create_schedule(spec, code_managed=True)
-                counts["created"] += 1
-                continue
+                try:
+                    create_schedule(spec, code_managed=True)
+                    counts["created"] += 1
+                    continue
+                except ValidationError as exc:
+                    # Another scheduler starting at the same moment created it first.
+                    existing = Schedule.objects.filter(name=spec["name"]).first()
+                    if existing is None:
+                        raise ValidationError(f"Code schedule {spec['name']!r}: {exc}") from None
             changes = update_schedule(existing, spec)
             if not existing.code_managed:
                 Schedule.objects.filter(pk=existing.pk).update(code_managed=True)

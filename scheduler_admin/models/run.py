@@ -1,6 +1,6 @@
 """Schedule runs: one row per firing and per attempt. Retries add rows, never overwrite."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import models
@@ -43,6 +43,12 @@ class ScheduleRunQuerySet(models.QuerySet):
             status=RunStatus.QUEUED, dispatched_at__isnull=True, not_before__lte=now
         ).order_by("not_before", "pk")
 
+    def awaiting_dispatch(self) -> "ScheduleRunQuerySet":
+        """Queued runs waiting for their not-before time (retries), not held ones."""
+        return self.filter(
+            status=RunStatus.QUEUED, dispatched_at__isnull=True, held_for_overlap=False
+        )
+
     def lost_in_dispatch(self, older_than: datetime) -> "ScheduleRunQuerySet":
         """Handed to the broker long ago and never started: the message was lost."""
         return self.filter(status=RunStatus.QUEUED, dispatched_at__lt=older_than)
@@ -65,6 +71,9 @@ class ScheduleRun(models.Model):
     not_before = models.DateTimeField(default=timezone.now)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     held_for_overlap = models.BooleanField(default=False)
+    dispatch_count = models.PositiveSmallIntegerField(
+        default=0, help_text="Times the run was sent again because no worker started it."
+    )
     queued_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     request_sent_at = models.DateTimeField(null=True, blank=True)
@@ -126,7 +135,9 @@ class ScheduleRun(models.Model):
     @property
     def idempotency_key(self) -> str:
         """Stable across redeliveries of one attempt, different for the next attempt."""
-        return f"sched-{self.schedule_id}-{int(self.scheduled_for.timestamp())}-{self.attempt}"
+        # Microseconds: a manual trigger may share a second with another firing.
+        when = self.scheduled_for.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        return f"sched-{self.schedule_id}-{when}-{self.attempt}"
 
     @property
     def is_active(self) -> bool:

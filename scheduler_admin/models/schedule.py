@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from scheduler_admin import validators as v
@@ -102,7 +103,10 @@ class Schedule(models.Model):
 
     def clean(self) -> None:
         v.validate_run_payload(self.endpoint or "", self.method, self.payload)
-
-    @property
-    def is_run_endpoint(self) -> bool:
-        return self.endpoint.rstrip("/").endswith("/runs")
+        # Field validators have run: only check the pair when each part is valid.
+        try:
+            v.validate_cron(self.cron_expr)
+            v.validate_timezone(self.timezone)
+        except ValidationError:
+            return
+        v.validate_fires_in_zone(self.cron_expr, self.timezone)

@@ -4,6 +4,8 @@ import os
 
 from django.db import models
 
+from scheduler_admin.validators import validate_token_env
+
 LOCAL_TARGET_NAME = "local"
 
 
@@ -24,6 +26,7 @@ class Target(models.Model):
     token_env = models.CharField(
         max_length=128,
         blank=True,
+        validators=[validate_token_env],
         help_text="Name of the environment variable holding the bearer token.",
     )
     connect_timeout_s = models.FloatField(default=5.0)

@@ -23,3 +23,28 @@ def require(action: str):
         return wrapped
 
     return decorator
+
+
+class RoleRequiredMiddleware:
+    """Every console page needs at least the viewer role, not merely a login.
+
+    LoginRequiredMiddleware turns away strangers; this turns away signed-in people
+    whom nobody gave a role. It goes after AuthenticationMiddleware in MIDDLEWARE.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and getattr(view_func, "__module__", "").startswith("scheduler_admin.views")
+            and not can(user, "view")
+        ):
+            raise PermissionDenied("Your account has no role here: ask an admin for one.")
+        return None

@@ -170,13 +170,14 @@ def sparkline_runs(schedules) -> dict[int, list[SparkRun]]:
 
 
 def runs_for_list(params) -> QuerySet:
-    """Filtered by ?status, ?schedule (pk), ?target (name), ?trigger, ?since/?until
-    (queued_at), ?q (in errors). The caller pages it by pk (paging.keyset_page)."""
+    """Filtered by ?status, ?schedule (pk, parsed as schedule_id), ?target (name),
+    ?trigger, ?since/?until (queued_at, parsed as since_dt/until_dt), ?q (in errors).
+    runs._filters parses the query string; the caller pages by pk (paging.keyset_page)."""
     qs = run_rows()
     if (status := params.get("status")) in RunStatus.values:
         qs = qs.filter(status=status)
-    if (schedule := params.get("schedule", "")).isdigit():
-        qs = qs.filter(schedule_id=int(schedule))
+    if (schedule_id := params.get("schedule_id")) is not None:
+        qs = qs.filter(schedule_id=schedule_id)
     if target := params.get("target", "").strip():
         qs = qs.filter(schedule__target__name=target)
     if trigger := params.get("trigger", "").strip():

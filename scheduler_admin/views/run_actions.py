@@ -11,6 +11,7 @@ from scheduler_admin.forms import RetryPayloadForm
 from scheduler_admin.models import ScheduleRun, Trace
 from scheduler_admin.views import queries
 from scheduler_admin.views.access import require
+from scheduler_admin.views.params import parse_ids
 
 
 @require_POST
@@ -63,7 +64,7 @@ def _detail_with_errors(request, run: ScheduleRun, form: RetryPayloadForm):
 def run_bulk_retry(request):
     """First POST: list the chosen runs and ask to confirm. Second POST
     (confirmed=yes): retry them and say how many were retried."""
-    pks = [int(x) for x in request.POST.getlist("run") if x.isdigit()]
+    pks = parse_ids(request.POST.getlist("run"))
     runs = list(queries.run_rows().filter(pk__in=pks).order_by("-pk"))
     if not runs:
         messages.warning(request, "Select at least one run to retry.")

@@ -12,42 +12,63 @@ from scheduler_admin.forms import RetryPayloadForm
 from scheduler_admin.models import RunStatus, ScheduleRun, Target, Trace, Trigger
 from scheduler_admin.views import queries
 from scheduler_admin.views.paging import keyset_page
+from scheduler_admin.views.params import clean_text, ignored, parse_id
 
 PAGE_SIZE = 50
 
 
 def _moment(text: str) -> datetime | None:
-    """A datetime-local or date value from a filter box, read as UTC."""
-    if not text:
+    """A datetime-local or date value from a filter box, read as UTC; None if it is
+    not one (parse_* raise ValueError for well-formed but impossible dates)."""
+    try:
+        value = parse_datetime(text)
+        if value is None and (day := parse_date(text)):
+            value = datetime(day.year, day.month, day.day)
+    except ValueError:
         return None
-    value = parse_datetime(text)
-    if value is None and (day := parse_date(text)):
-        value = datetime(day.year, day.month, day.day)
     if value is not None and value.tzinfo is None:
         value = make_aware(value)
     return value
 
 
-def _filters(request) -> dict:
+def _filters(request) -> tuple[dict, list[str]]:
+    """The filter values as typed (to refill the form) plus their parsed forms for
+    queries.runs_for_list, and a note for each value that had to be ignored."""
     params = {key: request.GET.get(key, "") for key in request.GET}
-    try:
-        params["since_dt"] = _moment(params.get("since", ""))
-        params["until_dt"] = _moment(params.get("until", ""))
-    except ValueError:
-        params["since_dt"] = params["until_dt"] = None
-    return params
+    notes = []
+    if (status := params.get("status")) and status not in RunStatus.values:
+        notes.append(ignored("status", status, "not a run status"))
+    if (trigger := params.get("trigger")) and trigger not in Trigger.values:
+        notes.append(ignored("trigger", trigger, "not a trigger"))
+        params["trigger"] = ""
+    if schedule := params.get("schedule"):
+        params["schedule_id"] = parse_id(schedule)
+        if params["schedule_id"] is None:
+            notes.append(ignored("schedule", schedule, "not a schedule number"))
+    for name in ("since", "until"):
+        text = params.get(name, "")
+        params[f"{name}_dt"] = _moment(text) if text else None
+        if text and params[f"{name}_dt"] is None:
+            notes.append(ignored(name, text, "not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)"))
+    for name in ("target", "q"):
+        if (text := clean_text(params.get(name))) is None:
+            notes.append(ignored(name, params[name], "contains a NUL character"))
+            text = ""
+        params[name] = text
+    return params, notes
 
 
 def run_list(request):
-    params = _filters(request)
-    try:
-        size = min(max(int(request.GET.get("size", PAGE_SIZE)), 1), 200)
-    except ValueError:
-        size = PAGE_SIZE
+    params, notes = _filters(request)
+    size = parse_id(size_text := request.GET.get("size", ""))
+    if size_text and not size:
+        notes.append(ignored("size", size_text, "not a page size"))
+    size = min(size or PAGE_SIZE, 200)
     page = keyset_page(queries.runs_for_list(params), request.GET, size)
     live = any(run.status in (RunStatus.QUEUED, RunStatus.RUNNING) for run in page.rows)
     context = {
         "page": page,
+        "ignored": notes + page.ignored,
         "live": live,
         "params": params,
         "statuses": RunStatus.values,

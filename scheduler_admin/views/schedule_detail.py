@@ -1,6 +1,7 @@
 """One schedule: settings, run history, change history, and the operator's
 controls (enable, disable, pause with a reason, trigger now, delete)."""
 
+from cronsim import CronSimError
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -24,7 +25,7 @@ def schedule_detail(request, pk: int):
         return render(request, "schedules/detail.html#history", {"page": page})
     try:
         explained = cron.explain(schedule.cron_expr)
-    except Exception:  # noqa: BLE001 - a schedule saved before a validator change
+    except CronSimError:  # a schedule saved before a validator change
         explained = ""
     context = {
         "schedule": schedule,

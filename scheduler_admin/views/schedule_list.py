@@ -10,19 +10,26 @@ from scheduler_admin.engine.operations import set_enabled
 from scheduler_admin.models import Schedule, Target
 from scheduler_admin.roles import can
 from scheduler_admin.views import queries
+from scheduler_admin.views.params import clean_text, ignored, parse_ids
 
 PAGE_SIZE = 50
 
 
 def schedule_list(request):
+    params, notes = request.GET.copy(), []
+    for name in ("q", "target"):
+        if name in params and clean_text(params[name]) is None:
+            notes.append(ignored(name, params[name], "contains a NUL character"))
+            params[name] = ""
     # Schedules number in the thousands at most: a plain paginator is fine here.
-    paginator = Paginator(queries.schedules_for_list(request.GET), PAGE_SIZE)
+    paginator = Paginator(queries.schedules_for_list(params), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     sparks = queries.sparkline_runs(page.object_list)
     rows = [(s, sparks.get(s.pk, [])) for s in page.object_list]
     context = {
         "page": page,
         "rows": rows,
+        "ignored": notes,
         "targets": Target.objects.values_list("name", flat=True).order_by("name"),
     }
     template = "schedules/list.html#table" if request.htmx else "schedules/list.html"
@@ -39,7 +46,7 @@ def schedule_bulk(request):
         return redirect("schedule_list")
     if not can(request.user, action):
         raise PermissionDenied(f"Your role does not allow: {action}.")
-    pks = [int(x) for x in request.POST.getlist("schedule") if x.isdigit()]
+    pks = parse_ids(request.POST.getlist("schedule"))
     schedules = list(Schedule.objects.filter(pk__in=pks).select_related("target"))
     if not schedules:
         messages.warning(request, "Select at least one schedule.")

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from agentos_bridge.health import check_target
 from scheduler_admin.forms import TargetForm
 from scheduler_admin.models import Target
 from scheduler_admin.views.access import require
@@ -42,16 +43,7 @@ def _edit(request, target: Target):
 def target_test(request, pk: int):
     """Call the bridge's health check for this target and show what it said."""
     target = get_object_or_404(Target, pk=pk)
-    try:
-        from agentos_bridge.health import check_target
-    except ImportError:
-        result = {
-            "ok": False,
-            "message": "Connection tests are not available in this version "
-            "(agentos_bridge.health.check_target is missing).",
-        }
-    else:
-        result = _describe(check_target(target))
+    result = _describe(check_target(target))
     if request.htmx:
         return render(request, "targets/list.html#test_result", {"result": result, "t": target})
     (messages.success if result["ok"] else messages.error)(

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.shortcuts import get_object_or_404, render
 
 from scheduler_admin.models import Span, Trace
+from scheduler_admin.spantree import span_tree, walk
 
 
 @dataclass
@@ -18,26 +19,13 @@ class WaterfallRow:
 def waterfall(spans: list[Span]) -> list[WaterfallRow]:
     """Depth-first rows (parents before children, siblings by start time), each with
     its bar's offset and width as percentages of the trace's whole duration."""
-    ids = {s.span_id for s in spans}
-    children: dict[str, list[Span]] = {}
-    roots = []
-    for span in spans:  # already ordered by start_time, pk
-        if span.parent_span_id and span.parent_span_id in ids:
-            children.setdefault(span.parent_span_id, []).append(span)
-        else:
-            roots.append(span)
     starts = [s.start_time for s in spans if s.start_time]
     ends = [s.end_time for s in spans if s.end_time] or starts
     origin = min(starts) if starts else None
     total_s = (max(ends) - origin).total_seconds() if origin else 0
     rows: list[WaterfallRow] = []
-    stack = [(root, 0) for root in reversed(roots)]
-    seen: set[str] = set()
-    while stack:
-        span, depth = stack.pop()
-        if span.span_id in seen:  # a cycle in bad data must not loop forever
-            continue
-        seen.add(span.span_id)
+    for node, depth in walk(span_tree(spans)):
+        span = node.span
         offset = width = 0.0
         if origin and span.start_time and total_s > 0:
             offset = (span.start_time - origin).total_seconds() / total_s * 100
@@ -46,8 +34,6 @@ def waterfall(spans: list[Span]) -> list[WaterfallRow]:
         elif origin and span.start_time:
             width = 100.0
         rows.append(WaterfallRow(span, depth, round(offset, 2), round(min(width, 100 - offset), 2)))
-        for child in reversed(children.get(span.span_id, [])):
-            stack.append((child, depth + 1))
     return rows
 
 

@@ -1,5 +1,7 @@
 from django.urls import path
 
+# run_id, session_id and trace_id are chosen by agent servers: <path:> takes any text,
+# "/" included, so every id links and resolves.
 from scheduler_admin.views import (
     audit,
     dashboard,
@@ -33,11 +35,11 @@ urlpatterns = [
     path("schedules/<int:pk>/trigger/", schedule_detail.schedule_trigger, name="schedule_trigger"),
     path("runs/", runs.run_list, name="run_list"),
     path("runs/bulk-retry/", run_actions.run_bulk_retry, name="run_bulk_retry"),
-    path("runs/by-run-id/<str:run_id>/", runs.run_by_run_id, name="run_by_run_id"),
+    path("runs/by-run-id/<path:run_id>/", runs.run_by_run_id, name="run_by_run_id"),
     path("runs/<int:pk>/", runs.run_detail, name="run_detail"),
     path("runs/<int:pk>/retry/", run_actions.run_retry, name="run_retry"),
-    path("traces/<str:trace_id>/", traces.trace_detail, name="trace_detail"),
-    path("sessions/<str:session_id>/", sessions.session_detail, name="session_detail"),
+    path("traces/<path:trace_id>/", traces.trace_detail, name="trace_detail"),
+    path("sessions/<path:session_id>/", sessions.session_detail, name="session_detail"),
     path("targets/", targets.target_list, name="target_list"),
     path("targets/new/", targets.target_create, name="target_create"),
     path("targets/<int:pk>/edit/", targets.target_edit, name="target_edit"),

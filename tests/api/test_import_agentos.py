@@ -101,9 +101,9 @@ def agentos(tmp_path_factory):
 
 @pytest.fixture
 def target(agentos, monkeypatch):
-    monkeypatch.setenv("IMPORT_TEST_AGENTOS_TOKEN", KEY)
+    monkeypatch.setenv("AGENTOS_IMPORT_TEST_TOKEN", KEY)
     return Target.objects.create(
-        name="agentos", base_url=agentos[0], token_env="IMPORT_TEST_AGENTOS_TOKEN"
+        name="agentos", base_url=agentos[0], token_env="AGENTOS_IMPORT_TEST_TOKEN"
     )
 
 
@@ -160,7 +160,7 @@ def test_apply_creates_the_same_schedules_and_a_second_run_changes_nothing(targe
 
 
 def test_wrong_token_is_a_readable_error(target, monkeypatch):
-    monkeypatch.setenv("IMPORT_TEST_AGENTOS_TOKEN", "wrong")
+    monkeypatch.setenv("AGENTOS_IMPORT_TEST_TOKEN", "wrong")
     with pytest.raises(CommandError, match="answered 401"):
         _import()
 

@@ -1,8 +1,10 @@
 """Creating and revoking API tokens: the /api/tokens/ pages and the two commands."""
 
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -82,3 +84,28 @@ def test_revoke_api_token_command_by_prefix_or_id():
     assert ApiToken.objects.authenticate(second_raw) is None
     with pytest.raises(CommandError, match="No active token"):
         call_command("revoke_api_token", "--prefix", first.prefix)
+
+
+def test_page_that_shows_a_new_token_is_never_cached(client):
+    client.force_login(make_user("viewer"))
+    response = client.post(reverse("api_token_list"), {"name": "cron box"})
+    assert response.context["raw_token"]
+    assert "no-store" in response["Cache-Control"]
+    assert "no-store" in client.get(reverse("api_token_list"))["Cache-Control"]
+
+
+def test_last_used_is_written_at_most_once_a_minute(django_assert_num_queries):
+    user = make_user("viewer")
+    token, raw = ApiToken.issue(user, "poller")
+
+    def authenticate_at(moment: str, queries: int) -> None:
+        with time_machine.travel(moment, tick=False), django_assert_num_queries(queries):
+            assert ApiToken.objects.authenticate(raw) == user
+
+    authenticate_at("2026-03-01 12:00:00Z", 2)  # lookup + the first UPDATE
+    authenticate_at("2026-03-01 12:00:30Z", 1)  # lookup only
+    token.refresh_from_db()
+    assert token.last_used_at == datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    authenticate_at("2026-03-01 12:01:01Z", 2)  # a minute on: written again
+    token.refresh_from_db()
+    assert token.last_used_at == datetime(2026, 3, 1, 12, 1, 1, tzinfo=UTC)

@@ -11,7 +11,7 @@ TOKEN = "s3cret-fault-token"
 
 def request_to(base_url: str, endpoint: str, method="GET", payload=None, timeout_s=5.0, **kw):
     return RunRequest(
-        target=TargetInfo(name="faulty", base_url=base_url, token_env="FAULT_TOKEN", **kw),
+        target=TargetInfo(name="faulty", base_url=base_url, token_env="AGENTOS_FAULT_TOKEN", **kw),
         method=method,
         endpoint=endpoint,
         payload=payload or {},
@@ -22,7 +22,7 @@ def request_to(base_url: str, endpoint: str, method="GET", payload=None, timeout
 
 @pytest.fixture(autouse=True)
 def _db_and_token(db, monkeypatch):
-    monkeypatch.setenv("FAULT_TOKEN", TOKEN)
+    monkeypatch.setenv("AGENTOS_FAULT_TOKEN", TOKEN)
 
 
 def test_5xx_fails_retryably_with_status_and_body(fault_server):
@@ -98,6 +98,6 @@ def test_plain_post_sends_json_and_returns_the_json_answer(fault_server):
 
 def test_no_authorization_header_when_the_token_variable_is_unset(fault_server, monkeypatch):
     url, seen = fault_server
-    monkeypatch.delenv("FAULT_TOKEN")
+    monkeypatch.delenv("AGENTOS_FAULT_TOKEN")
     agentos_bridge.execute(request_to(url, "/ok"))
     assert "Authorization" not in seen.seen[0]["headers"]

@@ -19,10 +19,12 @@ TOKEN = "local-agentos-secret-4f9a"
 
 @pytest.fixture
 def local_os(live_server, monkeypatch, transactional_db, inline_dispatch):
-    monkeypatch.setenv("LOCAL_AGENTOS_TOKEN", TOKEN)
-    monkeypatch.setenv("LOCAL_OS_TOKEN_FOR_TARGET", TOKEN)
+    monkeypatch.setenv("AGENTOS_LOCAL_TOKEN", TOKEN)
+    monkeypatch.setenv("AGENTOS_LOCAL_OS_TOKEN_FOR_TARGET", TOKEN)
     return Target.objects.create(
-        name="self", base_url=live_server.url + "/agentos", token_env="LOCAL_OS_TOKEN_FOR_TARGET"
+        name="self",
+        base_url=live_server.url + "/agentos",
+        token_env="AGENTOS_LOCAL_OS_TOKEN_FOR_TARGET",
     )
 
 
@@ -83,10 +85,10 @@ def test_endpoints_need_the_bearer_token(local_os, live_server):
 def test_endpoints_are_disabled_without_the_token_variable(
     live_server, transactional_db, monkeypatch
 ):
-    monkeypatch.delenv("LOCAL_AGENTOS_TOKEN", raising=False)
+    monkeypatch.delenv("AGENTOS_LOCAL_TOKEN", raising=False)
     answer = requests.get(live_server.url + "/agentos/workflows", timeout=5)
     assert answer.status_code == 503
-    assert "set LOCAL_AGENTOS_TOKEN" in answer.json()["detail"]
+    assert "set AGENTOS_LOCAL_TOKEN" in answer.json()["detail"]
 
 
 def test_check_target_over_http_lists_the_demo_components(local_os):

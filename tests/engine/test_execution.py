@@ -45,7 +45,7 @@ def test_every_request_carries_an_idempotency_key_per_schedule_time_and_attempt(
     schedule = make_schedule()
     first = make_run(schedule, scheduled_for=datetime(2026, 1, 1, tzinfo=UTC))
     second = make_run(schedule, scheduled_for=datetime(2026, 1, 1, tzinfo=UTC), attempt=2)
-    assert first.idempotency_key == f"sched-{schedule.pk}-1767225600-1"
+    assert first.idempotency_key == f"sched-{schedule.pk}-20260101T000000.000000Z-1"
     assert second.idempotency_key != first.idempotency_key
 
 

@@ -139,3 +139,51 @@ def test_every_reading_page_renders_for_a_viewer(as_viewer, trace, failed_run):
 @pytest.mark.parametrize("name", ["schedule_create", "target_create"])
 def test_viewer_cannot_open_admin_forms(as_viewer, name):
     assert as_viewer.get(reverse(name)).status_code == 403
+
+
+ROLE_MIDDLEWARE = "scheduler_admin.views.access.RoleRequiredMiddleware"
+
+
+@pytest.fixture
+def role_required(settings):
+    """The middleware in place, whether or not settings already list it."""
+    if ROLE_MIDDLEWARE not in settings.MIDDLEWARE:
+        middleware = list(settings.MIDDLEWARE)
+        auth = middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+        middleware.insert(auth + 1, ROLE_MIDDLEWARE)
+        settings.MIDDLEWARE = middleware
+
+
+def _reading_pages(trace, run) -> list[str]:
+    return [
+        reverse("dashboard"),
+        reverse("schedule_list"),
+        reverse("schedule_detail", args=[run.schedule_id]),
+        reverse("run_list"),
+        reverse("run_detail", args=[run.pk]),
+        reverse("run_by_run_id", args=[run.run_id]),
+        reverse("trace_detail", args=[trace.trace_id]),
+        reverse("session_detail", args=[run.session_id]),
+        reverse("target_list"),
+        reverse("audit_list"),
+    ]
+
+
+def test_signed_in_user_without_a_role_sees_no_page(role_required, trace, failed_run):
+    client = client_for(None)
+    client.force_login(make_user(None))
+    for url in _reading_pages(trace, failed_run):
+        assert client.get(url).status_code == 403, url
+
+
+def test_viewer_still_reads_every_page_with_the_role_check_on(
+    role_required, as_viewer, trace, failed_run
+):
+    for url in _reading_pages(trace, failed_run):
+        assert as_viewer.get(url).status_code in (200, 302), url
+
+
+def test_user_without_a_role_may_still_sign_out(role_required, db):
+    client = client_for(None)
+    client.force_login(make_user(None))
+    assert client.post(reverse("logout")).status_code in (200, 302)

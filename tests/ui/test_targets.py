@@ -7,12 +7,12 @@ from scheduler_admin.models import Target
 
 
 def test_targets_show_the_token_variable_name_never_the_token(as_viewer, monkeypatch):
-    monkeypatch.setenv("PROD_AGENTOS_TOKEN", "s3cret-token-value")
+    monkeypatch.setenv("AGENTOS_PROD_TOKEN", "s3cret-token-value")
     Target.objects.create(
-        name="prod", base_url="https://agents.example", token_env="PROD_AGENTOS_TOKEN"
+        name="prod", base_url="https://agents.example", token_env="AGENTOS_PROD_TOKEN"
     )
     page = as_viewer.get(reverse("target_list")).content.decode()
-    assert "PROD_AGENTOS_TOKEN" in page
+    assert "AGENTOS_PROD_TOKEN" in page
     assert "s3cret-token-value" not in page
     assert "Test connection" not in page  # admin only
 
@@ -24,13 +24,13 @@ def test_admin_edits_a_target(as_admin):
         {
             "name": "prod",
             "base_url": "https://b.example",
-            "token_env": "TOK",
+            "token_env": "AGENTOS_TOK",
             "connect_timeout_s": 3,
         },
     )
     assert response.status_code == 302
     target.refresh_from_db()
-    assert (target.base_url, target.token_env) == ("https://b.example", "TOK")
+    assert (target.base_url, target.token_env) == ("https://b.example", "AGENTOS_TOK")
 
 
 def test_bad_target_input_is_shown_inline(as_admin):
