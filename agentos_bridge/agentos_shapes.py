@@ -45,12 +45,18 @@ def session(row: AgentSession) -> dict:
     }
 
 
+def duration_text(ms: int | None) -> str:
+    """AgentOS's human-readable duration: "150ms", "1.50s"."""
+    return f"{ms or 0}ms" if ms is None or ms < 1000 else f"{ms / 1000:.2f}s"
+
+
 def trace_summary(trace: Trace) -> dict:
     return {
         "trace_id": trace.trace_id,
         "name": trace.name,
         "status": trace.status,
-        "duration": f"{trace.duration_ms or 0}ms",
+        "duration": duration_text(trace.duration_ms),
+        "duration_ms": trace.duration_ms,
         "start_time": _iso(trace.start_time),
         "end_time": _iso(trace.end_time),
         "total_spans": trace.total_spans,
@@ -88,13 +94,15 @@ def trace_page(queryset, params) -> dict:
     }
 
 
-def _node(node: SpanNode) -> dict:
+def span_node(node: SpanNode) -> dict:
+    """One node of AgentOS's trace ``tree`` (children under ``spans``, None for a leaf)."""
     span = node.span
     return {
         "id": span.span_id,
         "name": span.name,
         "type": span.span_type or "UNKNOWN",
-        "duration": f"{span.duration_ms or 0}ms",
+        "duration": duration_text(span.duration_ms),
+        "duration_ms": span.duration_ms,
         "start_time": _iso(span.start_time),
         "end_time": _iso(span.end_time),
         "status": span.status,
@@ -102,12 +110,14 @@ def _node(node: SpanNode) -> dict:
         "output": span.output or None,
         "error": span.error or None,
         "metadata": span.attributes or None,
-        "spans": [_node(child) for child in node.children],
+        "spans": [span_node(child) for child in node.children] or None,
     }
 
 
-def trace_detail(trace: Trace) -> dict:
-    return {**trace_summary(trace), "tree": [_node(root) for root in span_tree(trace.spans.all())]}
+def trace_detail(trace: Trace, spans=None) -> dict:
+    """AgentOS's TraceDetail: the summary and the nested span tree."""
+    spans = list(trace.spans.order_by("start_time", "pk")) if spans is None else spans
+    return {**trace_summary(trace), "tree": [span_node(root) for root in span_tree(spans)]}
 
 
 def _int(value, default: int) -> int:

@@ -166,7 +166,7 @@ def test_trace_is_returned_as_a_nested_tree(viewer_api):
     assert workflow["metadata"] == {"session.id": "s-1"}
     assert [s["name"] for s in workflow["spans"]] == ["collect", "summarise"]  # start order
     assert workflow["spans"][0]["error"] == "late" and workflow["spans"][0]["spans"] is None
-    assert workflow["start_time"] == (T0 + timedelta(seconds=1)).isoformat()
+    assert workflow["start_time"] == (T0 + timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
     assert viewer_api.get("traces/unknown").status_code == 404
 
 
