@@ -1,7 +1,9 @@
 """``make run``: the web server, the scheduler and a django-q2 cluster, in the foreground.
 
-Ctrl-C (SIGINT) reaches every child through the terminal's process group; SIGTERM
-is forwarded. When one child exits, the others are stopped too.
+The children run in their own sessions, so Ctrl-C reaches only this command, which
+sends each child one SIGTERM: django-q2's sentinel then stops its workers in order
+(signalling the whole group at once stalls that shutdown). When one child exits,
+the others are stopped too.
 """
 
 import signal
@@ -25,13 +27,15 @@ class Command(BaseCommand):
             "scheduler": [*manage, "run_scheduler"],
             "workers": [*manage, "qcluster"],
         }
-        children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        children = {
+            name: subprocess.Popen(cmd, start_new_session=True) for name, cmd in commands.items()
+        }
         self.stdout.write(f"Started {', '.join(children)}. Open http://{addr}/ — Ctrl-C stops all.")
 
-        def forward(signum, _frame):
+        def forward(_signum, _frame):
             for child in children.values():
                 if child.poll() is None:
-                    child.send_signal(signum)
+                    child.send_signal(signal.SIGTERM)
 
         signal.signal(signal.SIGTERM, forward)
         signal.signal(signal.SIGINT, forward)
