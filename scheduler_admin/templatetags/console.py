@@ -37,6 +37,16 @@ def status_badge(status: str):
 
 
 @register.filter
+def duration(ms: int | None) -> str:
+    """A duration for people: "—", "<1 ms", "850 ms", "2.35 s"."""
+    if ms is None:
+        return "—"
+    if ms < 1:
+        return "<1 ms"
+    return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
+
+
+@register.filter
 def pretty_json(value) -> str:
     """Indented JSON text; the template escapes it."""
     if value is None:

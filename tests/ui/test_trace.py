@@ -62,3 +62,10 @@ def test_query_count_is_constant(as_viewer, django_assert_max_num_queries, n):
     with django_assert_max_num_queries(5):
         response = as_viewer.get(reverse("trace_detail", args=[trace.trace_id]))
     assert len(response.context["rows"]) == n
+
+
+@pytest.mark.parametrize("ms, text", [(None, "—"), (0, "<1 ms"), (850, "850 ms"), (2350, "2.35 s")])
+def test_durations_read_as_people_say_them(ms, text):
+    from scheduler_admin.templatetags.console import duration
+
+    assert duration(ms) == text
