@@ -23,6 +23,7 @@ LIMITS = {
     "retry_delay_s": (1, 3600),
     "retry_backoff": (1, 10),
     "pause_after_failures": (1, 1000),
+    "connect_timeout_s": (0.1, 60),
 }
 
 

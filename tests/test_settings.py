@@ -45,4 +45,5 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
 
 def test_a_bad_boolean_in_the_environment_fails_loudly(tmp_path):
     result = manage({"DEBUG": "maybe"}, "check")
+    assert result.returncode != 0
     assert "DEBUG='maybe' is not a boolean" in result.stderr

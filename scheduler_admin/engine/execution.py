@@ -92,8 +92,11 @@ def _call_bridge(request: RunRequest) -> Outcome:
     try:
         return agentos_bridge.execute(request)
     except Exception as exc:  # noqa: BLE001 - recorded on the run, not swallowed
-        log.exception("run %s: bridge raised", request.run_pk)
-        return Outcome.failure(f"Internal error in the bridge: {exc!r}", retryable=False)
+        # Only the type: an exception's text may quote a request (and its token).
+        log.error("run %s: the bridge raised %s", request.run_pk, type(exc).__name__)
+        return Outcome.failure(
+            f"Internal error in the bridge: {type(exc).__name__}", retryable=False
+        )
 
 
 class LeaseKeeper:

@@ -1,11 +1,12 @@
 """Record how a run ended, then apply the schedule's policies: retry, pause, buffer."""
 
+import json
 import logging
 import math
 import random
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -32,17 +33,35 @@ def record_outcome(run: ScheduleRun, outcome: Outcome, *, worker: str) -> bool:
     status = _STATUS.get(outcome.status, RunStatus.FAILED)
     fields = {
         "status": status,
+        # JSON-safe and NUL-free: PostgreSQL refuses \u0000 in text and jsonb.
+        "output": storable(outcome.output),
+        "requirements": storable(outcome.requirements),
+        "error": storable(outcome.error),
         "completed_at": now,
         "duration_ms": max(0, int((now - (run.started_at or now)).total_seconds() * 1000)),
         "status_code": outcome.status_code,
         "run_id": outcome.run_id[:64],
         "session_id": outcome.session_id[:64],
-        "error": outcome.error,
-        "output": outcome.output,
-        "requirements": outcome.requirements,
         "request_sent_at": outcome.request_sent_at,
         "lease_expires_at": None,
     }
+    try:
+        return _close(run, fields, outcome, worker)
+    except (DatabaseError, TypeError, ValueError) as exc:
+        # The outcome itself could not be stored (say, output a database refuses): close
+        # the run as failed with why, rather than leave it to be reaped and run again.
+        log.error("run %s: could not store its outcome: %s", run.pk, type(exc).__name__)
+        fields.update(
+            status=RunStatus.FAILED,
+            output=None,
+            requirements=None,
+            error=f"The run ended ({outcome.status}) but its outcome could not be stored: "
+            f"{type(exc).__name__}",
+        )
+        return _close(run, fields, Outcome.failure("", retryable=False), worker)
+
+
+def _close(run: ScheduleRun, fields: dict, outcome: Outcome, worker: str) -> bool:
     with transaction.atomic():
         closed = ScheduleRun.objects.filter(
             pk=run.pk, status=RunStatus.RUNNING, worker=worker
@@ -54,6 +73,22 @@ def record_outcome(run: ScheduleRun, outcome: Outcome, *, worker: str) -> bool:
             setattr(run, name, value)
         after_run_ended(run, retryable=outcome.retryable, retry_after_s=outcome.retry_after_s)
     return True
+
+
+def storable(value):
+    """A value the database will take: JSON types only (others become text), and no
+    NUL characters anywhere in its strings."""
+    return _without_nul(json.loads(json.dumps(value, default=str)))
+
+
+def _without_nul(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 def close_lost_run(run: ScheduleRun, now: datetime) -> bool:

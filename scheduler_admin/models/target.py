@@ -4,7 +4,7 @@ import os
 
 from django.db import models
 
-from scheduler_admin.validators import validate_token_env
+from scheduler_admin.validators import InRange, validate_token_env
 
 LOCAL_TARGET_NAME = "local"
 
@@ -29,7 +29,7 @@ class Target(models.Model):
         validators=[validate_token_env],
         help_text="Name of the environment variable holding the bearer token.",
     )
-    connect_timeout_s = models.FloatField(default=5.0)
+    connect_timeout_s = models.FloatField(default=5.0, validators=[InRange("connect_timeout_s")])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -82,11 +82,9 @@ def test_workflow_run_id_leads_to_a_trace_with_step_spans(page, live_server):
     page.locator(".span-row summary").first.click()
     expect(page.locator(".span-body").first).to_be_visible()
     shoot(page, "trace_workflow")
-    session_link = page.locator("dt:has-text('Session') + dd a")
-    if session_link.count():
-        session_link.click()
-        expect(page.locator("h1")).to_contain_text("Session")
-        shoot(page, "session")
+    page.locator("dt:has-text('Session') + dd a").click()
+    expect(page.locator("h1")).to_contain_text("Session")
+    shoot(page, "session")
 
 
 def test_failed_run_is_retried_from_its_row_and_two_in_bulk(page, live_server, settings):

@@ -146,3 +146,52 @@ def test_a_target_token_must_come_from_an_agentos_variable(name):
     with pytest.raises(ValidationError) as error:
         Target(name="evil", base_url="https://example.com", token_env=name).full_clean()
     assert "starts with AGENTOS_" in " ".join(error.value.message_dict["token_env"])
+
+
+def test_an_outcome_the_database_cannot_take_as_is_is_stored_cleaned():
+    from agentos_bridge.outcome import Outcome
+    from scheduler_admin.engine.outcomes import record_outcome
+
+    run = make_run(make_schedule(), status=RunStatus.RUNNING, worker="w")
+    outcome = Outcome(status="success", output={"when": T0, "text": "a\x00b"}, error="")
+    assert record_outcome(run, outcome, worker="w") is True
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCESS
+    assert run.output == {"when": str(T0), "text": "ab"}
+
+
+def test_a_bridge_exception_is_recorded_by_type_without_its_text(monkeypatch):
+    import agentos_bridge
+    from scheduler_admin.engine.execution import execute_run
+
+    def explode(request):
+        raise UnicodeEncodeError("latin-1", "Bearer sécret", 8, 9, "ordinal not in range")
+
+    monkeypatch.setattr(agentos_bridge, "execute", explode)
+    run = make_run(make_schedule())
+    assert execute_run(run.pk) == "failed"
+    run.refresh_from_db()
+    assert run.error == "Internal error in the bridge: UnicodeEncodeError"
+    assert "sécret" not in run.error
+
+
+def test_a_schedule_with_no_further_fire_time_is_disabled_with_the_reason(monkeypatch):
+    # No real cron runs out inside the validation horizon, so end the sequence here.
+    from scheduler_admin import cron
+
+    schedule = make_schedule(cron_expr="0 12 1 6 *")
+    Schedule.objects.filter(pk=schedule.pk).update(next_run_at=T0)
+    monkeypatch.setattr(cron, "fire_times", lambda expr, tz, after: iter(()))
+    fire_due(T0 + timedelta(seconds=1))
+    schedule.refresh_from_db()
+    assert not schedule.enabled and schedule.next_run_at is None
+    assert "no further fire times" in schedule.paused_reason
+    assert ScheduleRun.objects.get(schedule=schedule).scheduled_for == T0
+
+
+def test_a_target_connect_timeout_must_be_sane():
+    from scheduler_admin.models import Target
+
+    with pytest.raises(ValidationError) as error:
+        Target(name="t", base_url="https://x.example", connect_timeout_s=0).full_clean()
+    assert "between 0.1 and 60" in " ".join(error.value.message_dict["connect_timeout_s"])

@@ -87,20 +87,25 @@ class Stack:
         self.processes.append(proc)
         return proc
 
-    def stop(self, proc: subprocess.Popen) -> None:
-        if proc.poll() is None:
-            # SIGTERM to the main process only: django-q2's sentinel stops its own
-            # workers in order; signalling the whole group stalls that shutdown.
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+    def stop(self, proc: subprocess.Popen) -> bool:
+        """SIGTERM, then wait; True if the process stopped by itself."""
+        if proc.poll() is not None:
+            return True
+        # SIGTERM to the main process only: django-q2's sentinel stops its own
+        # workers in order; signalling the whole group stalls that shutdown.
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+            return True
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return False
 
     def stop_all(self) -> None:
-        for proc in self.processes:
-            self.stop(proc)
+        """Stop every process; fail if one needed SIGKILL (a clean stop is a feature)."""
+        stubborn = [" ".join(p.args[2:]) for p in self.processes if not self.stop(p)]
+        assert not stubborn, f"did not stop on SIGTERM within 20 s: {stubborn}"
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         if self.database_url.startswith("sqlite"):
@@ -182,7 +187,11 @@ class Redis:
         import redis
 
         client = redis.Redis(port=self.port)
-        wait_for(lambda: _pings(client), 20, "redis to answer")
+        try:
+            wait_for(lambda: _pings(client), 20, "redis to answer")
+        except AssertionError:
+            self.stop()
+            raise
         return f"redis://127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from scheduler_admin.models import Schedule, Target
+from scheduler_admin.models import AuditEntry, Schedule, Target
 from tests.factories import make_schedule, make_user
 from tests.ui.conftest import client_for
 
@@ -66,11 +66,18 @@ def _request(action: str, schedule: Schedule, run, target: Target):
 def test_role_matrix_is_enforced_on_the_server(db, role, action, failed_run):
     schedule, target = failed_run.schedule, Target.objects.local()
     url, data = _request(action, schedule, failed_run, target)
+    audited = AuditEntry.objects.count()
     response = client_for(role).post(url, data)
     if action in ALLOWED[role]:
         assert response.status_code in (200, 302), response.content[:500]
+        # ...and it really happened (not a form shown again with errors).
+        if action == "target_edit":
+            assert Target.objects.get(pk=target.pk).updated_at > target.updated_at
+        else:
+            assert AuditEntry.objects.count() > audited
     else:
         assert response.status_code == 403
+        assert AuditEntry.objects.count() == audited
 
 
 def test_viewer_cannot_retry_and_nothing_is_created(db, failed_run):
@@ -146,12 +153,11 @@ ROLE_MIDDLEWARE = "scheduler_admin.views.access.RoleRequiredMiddleware"
 
 @pytest.fixture
 def role_required(settings):
-    """The middleware in place, whether or not settings already list it."""
-    if ROLE_MIDDLEWARE not in settings.MIDDLEWARE:
-        middleware = list(settings.MIDDLEWARE)
-        auth = middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware")
-        middleware.insert(auth + 1, ROLE_MIDDLEWARE)
-        settings.MIDDLEWARE = middleware
+    """The real settings list the middleware, after authentication."""
+    middleware = list(settings.MIDDLEWARE)
+    assert ROLE_MIDDLEWARE in middleware
+    auth = middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+    assert middleware.index(ROLE_MIDDLEWARE) > auth
 
 
 def _reading_pages(trace, run) -> list[str]:
