@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import IntegrityError
+from django.utils import timezone
 
 from scheduler_admin.engine.firing import fire_due
 from scheduler_admin.engine.loop import seconds_until_next_wake
@@ -151,3 +152,23 @@ def test_due_schedules_fire_in_a_number_of_queries_that_does_not_grow(
         due_schedule()
     with django_assert_max_num_queries(12):
         assert len(fire_due(T0 + timedelta(seconds=1))) == count
+
+
+def test_a_buffered_run_executes_once_the_running_one_ends(settings):
+    from agentos_bridge.outcome import Outcome
+    from scheduler_admin.engine.dispatch import dispatch_ready
+    from scheduler_admin.engine.execution import claim_run
+    from scheduler_admin.engine.outcomes import record_outcome
+
+    schedule = due_schedule(overlap_policy="buffer_one")
+    [first] = fire_due(T0)
+    assert claim_run(first, "w", T0)  # a worker has it in flight
+    schedule.refresh_from_db()
+    fire_due(schedule.next_run_at)
+    held = ScheduleRun.objects.get(held_for_overlap=True)
+
+    settings.SCHEDULER = {**settings.SCHEDULER, "DISPATCH": "inline"}
+    record_outcome(ScheduleRun.objects.get(pk=first), Outcome(status="success"), worker="w")
+    assert dispatch_ready(timezone.now()) == [held.pk]
+    held.refresh_from_db()
+    assert (held.status, held.held_for_overlap) == (RunStatus.SUCCESS, False)
