@@ -2,22 +2,30 @@
 explicit (connect, read) timeouts, and failures turned into readable CallErrors.
 
 The bearer token is read from the environment at call time and only ever placed in
-the Authorization header: never logged, stored or put in an error message.
+the Authorization header: never logged, stored or put in an error message. Text kept
+from a response goes through :func:`redact` (a server may echo the header back), and
+URLs shown in errors lose any ``user:password@`` part.
 """
 
+import http.cookiejar
 import json
 import math
 import os
 import threading
+import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
 from agentos_bridge.outcome import Outcome, TargetInfo, is_retryable_status
 
 MAX_BODY = 2000
+MAX_RESPONSE_BYTES = 1_000_000
+MIN_TIMEOUT_S = 0.1
+REDACTED = "[redacted]"
 _sessions: dict[tuple[str, str], requests.Session] = {}
 _sessions_lock = threading.Lock()
 
@@ -44,24 +52,83 @@ class CallError(Exception):
 
 
 def session_for(target: TargetInfo) -> requests.Session:
-    """One Session (connection pool) per target, shared by threads."""
+    """One Session (connection pool) per target, shared by threads.
+
+    It ignores the environment (no ~/.netrc credentials, no proxy variables) and keeps
+    no cookies: every request carries exactly the headers we give it."""
     key = (target.name, target.base_url)
     with _sessions_lock:
         if key not in _sessions:
-            _sessions[key] = requests.Session()
+            session = requests.Session()
+            session.trust_env = False
+            session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+            _sessions[key] = session
         return _sessions[key]
 
 
+def token_for(target: TargetInfo) -> str:
+    """The bearer token from the environment ("" when unset), never validated here."""
+    return os.environ.get(target.token_env, "") if target.token_env else ""
+
+
 def headers_for(target: TargetInfo, idempotency_key: str) -> dict:
+    """Accept, Idempotency-Key and, when the token variable is set, Authorization.
+
+    A token that is not printable ASCII cannot go in a header; the CallError names the
+    variable only, never the value."""
     headers = {"Accept": "application/json", "Idempotency-Key": idempotency_key}
-    token = os.environ.get(target.token_env, "") if target.token_env else ""
+    token = token_for(target)
     if token:
+        if not all(" " <= char <= "~" for char in token):
+            raise CallError(
+                f"{target.token_env} holds characters a bearer token cannot carry",
+                retryable=False,
+            )
         headers["Authorization"] = f"Bearer {token}"
     return headers
 
 
 def url_for(target: TargetInfo, path: str) -> str:
     return target.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def shown_url(url: str) -> str:
+    """The URL without any ``user:password@`` part, for error messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(invalid URL)"
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=host))
+
+
+def redact(value: Any, target: TargetInfo) -> Any:
+    """``value`` (text, or dicts/lists of it) with the target's current token replaced by
+    "[redacted]"; applied to every text kept from a response."""
+    token = token_for(target)
+    if not token:
+        return value
+    return _redact(value, token)
+
+
+def _redact(value: Any, token: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(token, REDACTED)
+    if isinstance(value, dict):
+        return {_redact(k, token): _redact(v, token) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(v, token) for v in value]
+    return value
+
+
+def connect_timeout(target: TargetInfo, deadline: float | None) -> float:
+    """The target's connect timeout, cut to what is left before ``deadline``."""
+    if deadline is None:
+        return target.connect_timeout_s
+    remaining = deadline - time.monotonic()
+    return max(MIN_TIMEOUT_S, min(target.connect_timeout_s, remaining))
 
 
 def send(
@@ -71,23 +138,29 @@ def send(
     *,
     idempotency_key: str,
     read_timeout_s: float,
+    deadline: float | None = None,
     **kwargs,
 ) -> requests.Response:
-    """One request; connection problems raise CallError naming what went wrong."""
+    """One request; every failure raises CallError naming what went wrong (and never
+    the token: for an unexpected exception only its type name is shown).
+
+    ``deadline`` (time.monotonic()) caps the connect timeout to the time left."""
     url = url_for(target, path)
+    headers = headers_for(target, idempotency_key)
+    connect_s = connect_timeout(target, deadline)
     try:
         return session_for(target).request(
             method,
             url,
-            headers=headers_for(target, idempotency_key),
-            timeout=(target.connect_timeout_s, max(0.1, read_timeout_s)),
+            headers=headers,
+            timeout=(connect_s, max(MIN_TIMEOUT_S, read_timeout_s)),
             allow_redirects=False,
             **kwargs,
         )
     except requests.ConnectTimeout:
         raise CallError(
             f"Connect timeout: {target.name} did not accept a connection within "
-            f"{target.connect_timeout_s:g} s ({method} {path})",
+            f"{connect_s:g} s ({method} {path})",
             retryable=True,
         ) from None
     except requests.ReadTimeout:
@@ -98,13 +171,54 @@ def send(
         ) from None
     except requests.ConnectionError as exc:
         raise CallError(
-            f"{_connection_problem(exc)}: {target.name} at {target.base_url} ({method} {path})",
+            f"{_connection_problem(exc)}: {target.name} at {shown_url(target.base_url)} "
+            f"({method} {path})",
             retryable=True,
         ) from None
     except requests.RequestException as exc:
         raise CallError(
-            f"Request to {target.name} failed: {type(exc).__name__}", retryable=False
+            f"Request to {target.name} failed: {type(exc).__name__} ({method} {path})",
+            retryable=False,
         ) from None
+    except Exception as exc:  # noqa: BLE001 - its text may hold the headers: type only
+        raise CallError(
+            f"Request to {target.name} failed: {type(exc).__name__} ({method} {path})",
+            retryable=False,
+        ) from None
+
+
+def read_body(response: requests.Response, *, max_bytes: int, deadline: float) -> bytes:
+    """Read a ``stream=True`` response's body, at most ``max_bytes`` and until
+    ``deadline`` (time.monotonic()); afterwards ``response.content``/``.text``/``.json()``
+    work as usual. Raises CallError when the body is too large or too slow."""
+    chunks, size = [], 0
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                raise CallError(
+                    "Read timeout: the response body did not arrive in time", retryable=True
+                )
+            chunk = response.raw.read1(65536, decode_content=True)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_bytes:
+                raise CallError(
+                    f"response larger than {max_bytes // 1_000_000} MB", retryable=False
+                )
+            chunks.append(chunk)
+    except CallError:
+        response.close()
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken body is a failed call
+        response.close()
+        raise CallError(
+            f"Reading the response failed: {type(exc).__name__}", retryable=True
+        ) from None
+    response._content = b"".join(chunks)  # noqa: SLF001 - so .text and .json() work
+    response._content_consumed = True  # noqa: SLF001
+    response.close()
+    return response._content  # noqa: SLF001
 
 
 def _connection_problem(exc: Exception) -> str:
@@ -127,25 +241,33 @@ def _connection_problem(exc: Exception) -> str:
     return "Connection error"
 
 
-def check_status(response: requests.Response, what: str) -> None:
+def check_status(response: requests.Response, what: str, target: TargetInfo | None = None) -> None:
     """Raise CallError for a non-2xx answer, with status code and (truncated) body."""
     if 200 <= response.status_code < 300:
         return
     code = response.status_code
     raise CallError(
-        f"HTTP {code} from {what}: {response.text[:MAX_BODY]}",
+        f"HTTP {code} from {what}: {_body_text(response, target)}",
         retryable=is_retryable_status(code),
         status_code=code,
         retry_after_s=retry_after_s(response) if code in (429, 503) else None,
     )
 
 
-def parse_json(response: requests.Response, what: str) -> Any:
+def _body_text(response: requests.Response, target: TargetInfo | None) -> str:
+    text = response.text
+    if target is not None:
+        text = redact(text, target)
+    return text[:MAX_BODY]
+
+
+def parse_json(response: requests.Response, what: str, target: TargetInfo | None = None) -> Any:
     try:
         return response.json()
     except (ValueError, json.JSONDecodeError):
         raise CallError(
-            f"Invalid JSON from {what} (HTTP {response.status_code}): {response.text[:MAX_BODY]}",
+            f"Invalid JSON from {what} (HTTP {response.status_code}): "
+            f"{_body_text(response, target)}",
             retryable=False,
             status_code=response.status_code,
         ) from None

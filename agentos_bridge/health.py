@@ -31,7 +31,7 @@ def check_target(target) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ok": False,
         "target": info.name,
-        "base_url": info.base_url,
+        "base_url": client.shown_url(info.base_url),
         "health": None,
         "agents": [],
         "workflows": [],
@@ -47,7 +47,7 @@ def check_target(target) -> dict[str, Any]:
             workflows=registry.workflow_ids(),
         )
         return result
-    if info.token_env and not client.headers_for(info, "").get("Authorization"):
+    if info.token_env and not client.token_for(info):
         result["warning"] = f"The environment variable {info.token_env} is not set."
     try:
         result["health"] = _get(info, "/health")
@@ -64,10 +64,12 @@ def _get(info: TargetInfo, path: str) -> Any:
     response = client.send(
         info, "GET", path, idempotency_key="health-check", read_timeout_s=CHECK_READ_TIMEOUT_S
     )
-    client.check_status(response, f"GET {path}")
-    return client.parse_json(response, f"GET {path}")
+    client.check_status(response, f"GET {path}", info)
+    return client.parse_json(response, f"GET {path}", info)
 
 
 def _ids(body: Any) -> list[str]:
-    rows = body.get("data", []) if isinstance(body, dict) else body or []
+    rows = body.get("data", []) if isinstance(body, dict) else body
+    if not isinstance(rows, list):
+        return []
     return [str(row.get("id")) for row in rows if isinstance(row, dict) and row.get("id")]

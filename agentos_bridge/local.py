@@ -7,6 +7,7 @@ its payload, ``/sleep`` sleeps ``seconds``.
 """
 
 import logging
+import math
 import re
 import time
 from datetime import UTC, datetime
@@ -40,7 +41,14 @@ def execute_local(request: RunRequest) -> Outcome:
             status="success", status_code=200, output=request.payload, request_sent_at=sent_at
         )
     if path == "/sleep":
-        seconds = float(request.payload.get("seconds", 1))
+        seconds = _seconds(request.payload.get("seconds", 1))
+        if seconds is None:
+            return Outcome.failure(
+                "/sleep needs seconds: a finite number >= 0",
+                retryable=False,
+                status_code=422,
+                request_sent_at=sent_at,
+            )
         time.sleep(min(seconds, request.timeout_s))
         if seconds > request.timeout_s:
             return _timeout(request, sent_at)
@@ -51,6 +59,17 @@ def execute_local(request: RunRequest) -> Outcome:
         status_code=404,
         request_sent_at=sent_at,
     )
+
+
+def _seconds(value) -> float | None:
+    """``value`` as a finite, non-negative number of seconds, or None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def _timeout(request: RunRequest, sent_at: datetime, **kw) -> Outcome:

@@ -5,6 +5,8 @@ background run is the HTTP request span, so the trace summary's run_id and
 session_id can be empty while an inner span carries ``session.id``; and traces are
 exported asynchronously. So: try the run_id and session_id filters, then look
 through recent traces for an inner span naming our run or session, polling briefly.
+The session request and the trace search share one small budget (IMPORT_BUDGET_S,
+checked before each request), and a trace's details are fetched at most once per import.
 Nothing here fails the run: errors are logged and the run's outcome stands.
 """
 
@@ -21,6 +23,8 @@ from agentos_bridge.spans import SpanRecord, as_text, save_trace
 log = logging.getLogger(__name__)
 
 TRACE_WAIT_S = 5.0
+IMPORT_BUDGET_S = 5.0
+READ_TIMEOUT_S = 5.0
 RECENT_TRACES = 20
 SESSION_TYPES = {"agents": "agent", "teams": "team", "workflows": "workflow"}
 
@@ -28,13 +32,14 @@ SESSION_TYPES = {"agents": "agent", "teams": "team", "workflows": "workflow"}
 def import_run(request: RunRequest, kind: str, outcome: Outcome, sent_at: datetime | None) -> str:
     """Import what the server kept of the run; return a one-line summary."""
     found = []
+    fetch = _Fetcher(request, time.monotonic() + IMPORT_BUDGET_S)
     try:
-        _import_session(request, SESSION_TYPES[kind], outcome.session_id)
+        _import_session(fetch, SESSION_TYPES[kind], outcome.session_id)
         found.append("session")
     except Exception as exc:  # noqa: BLE001 - see module docstring
         log.warning("run %s: session %s not imported: %s", request.run_pk, outcome.session_id, exc)
     try:
-        trace_id = _import_trace(request, outcome, sent_at)
+        trace_id = _import_trace(fetch, outcome, sent_at)
         found.append(f"trace {trace_id}" if trace_id else "no trace")
     except Exception as exc:  # noqa: BLE001 - see module docstring
         log.warning("run %s: trace not imported: %s", request.run_pk, exc)
@@ -42,23 +47,45 @@ def import_run(request: RunRequest, kind: str, outcome: Outcome, sent_at: dateti
     return ", ".join(found)
 
 
-def _get(request: RunRequest, path: str, params: dict | None = None) -> Any:
-    response = client.send(
-        request.target,
-        "GET",
-        path,
-        idempotency_key=request.idempotency_key,
-        read_timeout_s=5.0,
-        params=params or {},
-    )
-    client.check_status(response, f"GET {path}")
-    return client.parse_json(response, f"GET {path}")
+class _Fetcher:
+    """GETs for one import: bounded by a shared deadline, trace details cached."""
+
+    def __init__(self, request: RunRequest, deadline: float):
+        self.request, self.deadline = request, deadline
+        self.details: dict[str, Any] = {}
+
+    def get(self, path: str, params: dict | None = None) -> Any:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise client.CallError("the import's time budget is spent", retryable=False)
+        target = self.request.target
+        response = client.send(
+            target,
+            "GET",
+            path,
+            idempotency_key=self.request.idempotency_key,
+            read_timeout_s=min(READ_TIMEOUT_S, remaining),
+            deadline=self.deadline,
+            params=params or {},
+        )
+        client.check_status(response, f"GET {path}", target)
+        return client.redact(client.parse_json(response, f"GET {path}", target), target)
+
+    def trace(self, trace_id: Any) -> dict:
+        key = str(trace_id)
+        if key not in self.details:
+            detail = self.get(f"/traces/{quote(key, safe='')}")
+            self.details[key] = detail if isinstance(detail, dict) else {}
+        return self.details[key]
 
 
-def _import_session(request: RunRequest, session_type: str, session_id: str) -> None:
+def _import_session(fetch: _Fetcher, session_type: str, session_id: str) -> None:
     from scheduler_admin.models import AgentSession, Target
 
-    body = _get(request, f"/sessions/{quote(session_id, safe='')}", {"type": session_type})
+    request = fetch.request
+    body = fetch.get(f"/sessions/{quote(session_id, safe='')}", {"type": session_type})
+    if not isinstance(body, dict):
+        raise ValueError("the session answer is not an object")
     data = body.get(f"{session_type}_data")
     AgentSession.objects.update_or_create(
         session_id=session_id,
@@ -76,19 +103,21 @@ def _import_session(request: RunRequest, session_type: str, session_id: str) -> 
     )
 
 
-def _import_trace(request: RunRequest, outcome: Outcome, sent_at: datetime | None) -> str:
+def _import_trace(fetch: _Fetcher, outcome: Outcome, sent_at: datetime | None) -> str:
     from scheduler_admin.models import ScheduleRun, Target, Trace
 
-    detail = _find_trace(request, outcome, sent_at)
+    request = fetch.request
+    detail = _find_trace(fetch, outcome, sent_at)
     if detail is None:
         return ""
-    trace_id = str(detail["trace_id"])
+    trace_id = str(detail["trace_id"])[:64]
     run_pk = request.run_pk
     if run_pk and not ScheduleRun.objects.filter(pk=run_pk).exists():
         run_pk = None
     existing = Trace.objects.filter(trace_id=trace_id).first()
-    if existing is not None and existing.spans.exists():
-        # Already stored (the in-process runtime served over HTTP shares our database).
+    if existing is not None:
+        # Already stored: never overwrite it (the in-process runtime served over HTTP
+        # shares our database, so it may be our own local trace).
         if run_pk and existing.schedule_run_id is None:
             Trace.objects.filter(pk=existing.pk).update(schedule_run_id=run_pk)
         return trace_id
@@ -112,27 +141,36 @@ def _import_trace(request: RunRequest, outcome: Outcome, sent_at: datetime | Non
     return trace_id
 
 
-def _find_trace(request: RunRequest, outcome: Outcome, sent_at: datetime | None) -> dict | None:
-    deadline = time.monotonic() + TRACE_WAIT_S
+def _find_trace(fetch: _Fetcher, outcome: Outcome, sent_at: datetime | None) -> dict | None:
+    deadline = min(time.monotonic() + TRACE_WAIT_S, fetch.deadline)
     since = (sent_at or datetime.now(UTC)) - timedelta(seconds=2)
     while True:
-        detail = _search(request, outcome, since)
-        if detail is not None or time.monotonic() >= deadline:
+        detail = _search(fetch, outcome, since)
+        if detail is not None or time.monotonic() + 0.3 >= deadline:
             return detail
         time.sleep(0.3)
 
 
-def _search(request: RunRequest, outcome: Outcome, since: datetime) -> dict | None:
+def _rows(body: Any) -> list[dict]:
+    rows = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(rows, list):
+        return []
+    return [row for row in rows if isinstance(row, dict) and row.get("trace_id")]
+
+
+def _search(fetch: _Fetcher, outcome: Outcome, since: datetime) -> dict | None:
     for params in ({"run_id": outcome.run_id}, {"session_id": outcome.session_id}):
-        rows = _get(request, "/traces", {**params, "limit": 5}).get("data") or []
+        rows = _rows(fetch.get("/traces", {**params, "limit": 5}))
         if rows:
-            return _get(request, f"/traces/{quote(str(rows[0]['trace_id']), safe='')}")
+            detail = fetch.trace(rows[0]["trace_id"])
+            return detail if detail.get("trace_id") else None
     since_iso = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     params = {"start_time": since_iso, "limit": RECENT_TRACES}
-    rows = _get(request, "/traces", params).get("data") or []
-    for row in rows:
-        detail = _get(request, f"/traces/{quote(str(row['trace_id']), safe='')}")
-        if _mentions(detail.get("tree") or [], outcome.run_id, outcome.session_id):
+    for row in _rows(fetch.get("/traces", params)):
+        detail = fetch.trace(row["trace_id"])
+        if detail.get("trace_id") and _mentions(
+            detail.get("tree") or [], outcome.run_id, outcome.session_id
+        ):
             return detail
     return None
 

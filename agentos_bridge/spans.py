@@ -51,10 +51,13 @@ class SpanRecord:
     attributes: dict = field(default_factory=dict)
 
     def finish(self, *, output: Any = None, error: str = "", at: datetime | None = None) -> None:
-        self.end_time = at or now()
+        """End the span. ``end_time`` is set last: a live flush from another thread
+        treats a span without it as open, so it never stores a half-finished span."""
+        end_time = at or now()
         self.output = as_text(output)
         self.error = error[:MAX_TEXT]
         self.status = "ERROR" if error else "OK"
+        self.end_time = end_time
 
     @property
     def duration_ms(self) -> int | None:
@@ -120,7 +123,15 @@ def save_trace(spans: list[SpanRecord], **trace_fields) -> Any:
     """Create or update the Trace ``trace_fields["trace_id"]`` and upsert its spans.
 
     Called again with more spans (live progress), it adds the new ones and updates
-    the ones that have ended since."""
+    the ones that have ended since. All in one transaction: a reader never sees a trace
+    with half its spans."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        return _save_trace(spans, **trace_fields)
+
+
+def _save_trace(spans: list[SpanRecord], **trace_fields) -> Any:
     from scheduler_admin.models import Span, Trace
 
     trace_id = trace_fields.pop("trace_id")
@@ -154,6 +165,10 @@ def save_trace(spans: list[SpanRecord], **trace_fields) -> Any:
 
 
 def _fields(s: SpanRecord) -> dict:
+    # end_time first: finish() sets it last, so once it is read as set, the other
+    # fields read after it are final; read as None, the row stays open for later.
+    end_time = s.end_time
+    duration_ms = s.duration_ms if end_time else None
     return {
         "span_id": s.span_id,
         "parent_span_id": s.parent_span_id,
@@ -161,8 +176,8 @@ def _fields(s: SpanRecord) -> dict:
         "span_type": s.span_type[:32],
         "status": s.status,
         "start_time": s.start_time,
-        "end_time": s.end_time,
-        "duration_ms": s.duration_ms,
+        "end_time": end_time,
+        "duration_ms": duration_ms,
         "input": s.input,
         "output": s.output,
         "error": s.error,

@@ -2,6 +2,13 @@
 
 Off unless AGENTOS_LOCAL_TOKEN is set; every call then needs
 ``Authorization: Bearer <that value>``.
+
+Only what this runtime produced is served: traces with source="local" and the sessions
+of those traces (never the scheduler's own traces or ones imported from elsewhere).
+At most MAX_CONCURRENT_RUNS runs go at once (beyond: 429 with Retry-After). A run
+asked for with background=false is answered when it ends or after SYNC_WAIT_S at the
+latest: then 504 with its run_id, and it goes on in the background (poll it).
+Run polling needs a single web process: the runs live in this process's memory.
 """
 
 import hmac
@@ -20,6 +27,37 @@ from agentos_bridge.runtime import registry, runner
 from scheduler_admin.models import AgentSession, Trace
 
 TOKEN_ENV = "AGENTOS_LOCAL_TOKEN"
+MAX_CONCURRENT_RUNS = 16
+SYNC_WAIT_S = 60.0
+RETRY_AFTER_S = 5
+
+
+class RunSlots:
+    """A counting semaphore that can also say when every slot is free again."""
+
+    def __init__(self, size: int):
+        self.size, self.used = size, 0
+        self._cond = threading.Condition()
+
+    def take(self) -> bool:
+        with self._cond:
+            if self.used >= self.size:
+                return False
+            self.used += 1
+            return True
+
+    def give(self) -> None:
+        with self._cond:
+            self.used -= 1
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until no run holds a slot (tests: no thread writes after they end)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.used == 0, timeout=timeout_s)
+
+
+run_slots = RunSlots(MAX_CONCURRENT_RUNS)
 
 
 def agentos_endpoint(view):
@@ -83,22 +121,33 @@ def run_create(request, kind: str, component_id: str):
         )
     except runner.UnknownComponent as exc:
         return JsonResponse({"detail": str(exc)}, status=404)
+    if not run_slots.take():
+        answer = JsonResponse(
+            {"detail": f"Too many runs in progress (at most {MAX_CONCURRENT_RUNS})"}, status=429
+        )
+        answer["Retry-After"] = str(RETRY_AFTER_S)
+        return answer
     runner.remember(run)
+    saved = threading.Event()
+    thread = threading.Thread(target=_run_and_save, args=(run, saved), daemon=True)
+    thread.start()
+    ids = {"run_id": run.run_id, "session_id": run.session_id}
     if request.POST.get("background", "false").lower() == "true":
-        threading.Thread(target=_run_and_save, args=(run,), daemon=True).start()
-        body = {"run_id": run.run_id, "session_id": run.session_id, "status": "PENDING"}
-        return JsonResponse(body, status=202)
-    run.execute()
-    run.save()
+        return JsonResponse({**ids, "status": "PENDING"}, status=202)
+    if not saved.wait(SYNC_WAIT_S):
+        detail = f"The run did not finish within {SYNC_WAIT_S:g} s; it goes on: poll its run_id"
+        return JsonResponse({**ids, "status": run.status, "detail": detail}, status=504)
     return JsonResponse(run.as_agentos())
 
 
-def _run_and_save(run: runner.LocalRun) -> None:
+def _run_and_save(run: runner.LocalRun, saved: threading.Event) -> None:
     try:
         run.execute()
         run.save()
     finally:
         connection.close()  # this thread's own connection
+        saved.set()
+        run_slots.give()
 
 
 @agentos_endpoint
@@ -114,7 +163,7 @@ def run_detail(request, kind: str, component_id: str, run_id: str):
 @require_GET
 def session_detail(request, session_id: str):
     session = AgentSession.objects.filter(session_id=session_id).first()
-    if session is None:
+    if session is None or not _local_traces().filter(session_id=session_id).exists():
         return JsonResponse({"detail": "Session not found"}, status=404)
     return JsonResponse(shapes.session(session))
 
@@ -123,7 +172,7 @@ def session_detail(request, session_id: str):
 @require_GET
 def trace_list(request):
     try:
-        return JsonResponse(shapes.trace_page(Trace.objects.all(), request.GET))
+        return JsonResponse(shapes.trace_page(_local_traces(), request.GET))
     except shapes.BadQuery as exc:
         return JsonResponse({"detail": [exc.problem]}, status=422)
 
@@ -131,7 +180,11 @@ def trace_list(request):
 @agentos_endpoint
 @require_GET
 def trace_detail(request, trace_id: str):
-    trace = Trace.objects.filter(trace_id=trace_id).first()
+    trace = _local_traces().filter(trace_id=trace_id).first()
     if trace is None:
         return JsonResponse({"detail": "Trace not found"}, status=404)
     return JsonResponse(shapes.trace_detail(trace))
+
+
+def _local_traces():
+    return Trace.objects.filter(source="local")

@@ -98,8 +98,13 @@ class Parallel(Node):
         parent = ctx.recorder.current_parent()
 
         def branch(step: Node) -> Any:
+            from django.db import connection
+
             ctx.recorder.adopt(parent)
-            return step.run(value, ctx)
+            try:
+                return step.run(value, ctx)
+            finally:
+                connection.close()  # user code may have opened this thread's connection
 
         with ThreadPoolExecutor(max_workers=len(self.steps)) as pool:
             futures = {step.name: pool.submit(branch, step) for step in self.steps}

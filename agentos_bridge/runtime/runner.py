@@ -132,22 +132,43 @@ def prepare(
 
 
 def start(run: LocalRun) -> threading.Thread:
-    thread = threading.Thread(target=run.execute, name=f"local-{run.run_id[:8]}", daemon=True)
+    thread = threading.Thread(
+        target=execute_in_thread, args=(run,), name=f"local-{run.run_id[:8]}", daemon=True
+    )
     thread.start()
     return thread
 
 
-# Runs served over HTTP, kept in this process for polling (newest KEEP_RUNS).
+def execute_in_thread(run: LocalRun) -> None:
+    """``run.execute()`` in a thread of its own; user code may have used the database,
+    so the thread's connection is closed at the end."""
+    from django.db import connection
+
+    try:
+        run.execute()
+    finally:
+        connection.close()
+
+
+# Runs served over HTTP, kept in this process for polling. The store lives in this
+# process's memory, so polling /agentos/…/runs/<run_id> needs a single web process
+# (one worker): a poll reaching another process answers 404 "Run not found".
+# Beyond KEEP_RUNS, the oldest *finished* runs are forgotten; runs still going are
+# never evicted (their poller would see a 404 and wait in vain).
 KEEP_RUNS = 1000
 _runs: dict[str, LocalRun] = {}
 _runs_lock = threading.Lock()
 
 
 def remember(run: LocalRun) -> None:
+    """Keep ``run`` for polling; evict the oldest finished runs beyond KEEP_RUNS."""
     with _runs_lock:
         _runs[run.run_id] = run
-        while len(_runs) > KEEP_RUNS:
-            _runs.pop(next(iter(_runs)))
+        excess = len(_runs) - KEEP_RUNS
+        if excess > 0:
+            finished = [rid for rid, kept in _runs.items() if kept.done.is_set()]
+            for run_id in finished[:excess]:
+                del _runs[run_id]
 
 
 def recall(run_id: str) -> LocalRun | None:

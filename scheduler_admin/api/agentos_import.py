@@ -7,11 +7,10 @@ rolled back, so it reports exactly what --apply would do, invalid schedules incl
 
 from dataclasses import dataclass
 
-import requests
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from agentos_bridge.client import headers_for, url_for
+from agentos_bridge import client
 from agentos_bridge.health import target_info
 from scheduler_admin.api.http import ApiError
 from scheduler_admin.api.serializers import schedule_input
@@ -51,36 +50,32 @@ class ImportLine:
 
 
 def fetch_schedules(target: Target) -> list[dict]:
-    """Every schedule of the target's AgentOS, page by page."""
+    """Every schedule of the target's AgentOS, page by page, through the bridge's client
+    (its session, timeouts, token handling and readable errors)."""
     info = target_info(target)
-    headers = headers_for(info, idempotency_key="")
-    del headers["Idempotency-Key"]  # reads need none
-    url = url_for(info, "/schedules")
     schedules, page = [], 1
-    with requests.Session() as http:
-        while page <= MAX_PAGES:
-            try:
-                response = http.get(
-                    url,
-                    params={"page": page, "limit": PAGE_SIZE},
-                    headers=headers,
-                    timeout=(target.connect_timeout_s, READ_TIMEOUT_S),
-                )
-            except requests.RequestException as exc:
-                raise ImportFailed(f"Could not reach {url}: {exc}") from None
-            if response.status_code != 200:
-                raise ImportFailed(
-                    f"GET {url} answered {response.status_code}: {response.text[:300]}"
-                )
-            try:
-                body = response.json()
-                data, total_pages = body["data"], int(body["meta"].get("total_pages") or 0)
-            except (ValueError, KeyError, TypeError, AttributeError):
-                raise ImportFailed(f"GET {url} did not answer with a schedule list.") from None
-            schedules.extend(data)
-            if not data or page >= total_pages:
-                return schedules
-            page += 1
+    while page <= MAX_PAGES:
+        try:
+            response = client.send(
+                info,
+                "GET",
+                "/schedules",
+                idempotency_key=f"import-schedules-{page}",
+                read_timeout_s=READ_TIMEOUT_S,
+                params={"page": page, "limit": PAGE_SIZE},
+            )
+            client.check_status(response, "GET /schedules")
+        except client.CallError as exc:
+            raise ImportFailed(str(client.redact(str(exc), info))) from None
+        try:
+            body = response.json()
+            data, total_pages = body["data"], int(body["meta"].get("total_pages") or 0)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise ImportFailed("GET /schedules did not answer with a schedule list.") from None
+        schedules.extend(data)
+        if not data or page >= total_pages:
+            return schedules
+        page += 1
     return schedules
 
 

@@ -161,7 +161,7 @@ def test_apply_creates_the_same_schedules_and_a_second_run_changes_nothing(targe
 
 def test_wrong_token_is_a_readable_error(target, monkeypatch):
     monkeypatch.setenv("AGENTOS_IMPORT_TEST_TOKEN", "wrong")
-    with pytest.raises(CommandError, match="answered 401"):
+    with pytest.raises(CommandError, match="HTTP 401 from GET /schedules"):
         _import()
 
 

@@ -123,6 +123,16 @@ class FaultHandler(BaseHTTPRequestHandler):
             return self._send(500, "Internal Server Error: " + "x" * 5000, "text/plain")
         if path == "/ok":
             return self._send(200, '{"done": true}')
+        if path.startswith("/echo-auth/"):  # a server that quotes the header back
+            code = int(path.rsplit("/", 1)[1])
+            said = self.headers.get("Authorization", "")
+            return self._send(code, '{"detail": "you sent ' + said + '"}')
+        if path == "/big":
+            return self._send(200, '"' + "x" * 2_000_000 + '"')
+        if path == "/drip":
+            return self._drip()
+        if path == "/set-cookie":
+            return self._send(200, "{}", extra={"Set-Cookie": "sid=abc; Path=/"})
         return self._send(404, '{"detail": "Not Found"}')
 
     def _send(self, code: int, body: str, ctype="application/json", extra=None) -> None:
@@ -133,7 +143,25 @@ class FaultHandler(BaseHTTPRequestHandler):
         for key, value in (extra or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except OSError:  # the client gave up reading (a size limit): fine
+            pass
+
+    def _drip(self) -> None:
+        """Headers at once, then one byte per 20 ms for at most 10 s: each read is
+        quick, the whole body slow."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        stop = time.monotonic() + 10
+        try:
+            while not FaultHandler.release.wait(0.02) and time.monotonic() < stop:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+        except OSError:
+            pass
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 

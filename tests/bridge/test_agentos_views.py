@@ -16,16 +16,18 @@ def agentos(db, monkeypatch) -> Client:
     return Client(headers={"Authorization": f"Bearer {TOKEN}"})
 
 
-def _trace(trace_id: str) -> Trace:
+def _trace(trace_id: str, source="local", session_id="") -> Trace:
     now = timezone.now()
-    trace = Trace.objects.create(trace_id=trace_id, name="t", source="local", start_time=now)
+    trace = Trace.objects.create(
+        trace_id=trace_id, name="t", source=source, session_id=session_id, start_time=now
+    )
     Span.objects.create(trace=trace, span_id="root", name="root", start_time=now)
     Span.objects.create(trace=trace, span_id="kid", parent_span_id="root", name="kid")
     return trace
 
 
 def test_trace_and_session_ids_with_slashes_resolve(agentos):
-    _trace("t/1 <x>")
+    _trace("t/1 <x>", session_id="s/1")
     AgentSession.objects.create(session_id="s/1", session_type="agent", component_id="a")
     trace = agentos.get("/agentos/traces/t%2F1%20%3Cx%3E")
     assert trace.status_code == 200
@@ -56,3 +58,49 @@ def test_start_time_filters_and_a_huge_page_is_just_empty(agentos):
     )
     far = agentos.get("/agentos/traces", {"page": "9" * 30})
     assert far.status_code == 200 and far.json()["data"] == []
+
+
+def test_only_local_traces_and_their_sessions_are_served(agentos):
+    _trace("ours", session_id="s-local")
+    _trace("scheduler-side", source="scheduler", session_id="s-sched")
+    _trace("imported", source="remote", session_id="s-remote")
+    for session_id in ("s-local", "s-sched", "s-remote"):
+        AgentSession.objects.create(session_id=session_id, session_type="agent")
+    listed = agentos.get("/agentos/traces").json()["data"]
+    assert [row["trace_id"] for row in listed] == ["ours"]
+    assert agentos.get("/agentos/traces/ours").status_code == 200
+    assert agentos.get("/agentos/traces/scheduler-side").status_code == 404
+    assert agentos.get("/agentos/traces/imported").status_code == 404
+    assert agentos.get("/agentos/sessions/s-local").status_code == 200
+    assert agentos.get("/agentos/sessions/s-sched").status_code == 404
+    assert agentos.get("/agentos/sessions/s-remote").status_code == 404
+
+
+def test_runs_beyond_the_concurrency_cap_are_refused_with_retry_after(agentos, monkeypatch):
+    from agentos_bridge import views
+
+    monkeypatch.setattr(views, "run_slots", views.RunSlots(0))
+    answer = agentos.post("/agentos/agents/echo/runs", {"message": "hi", "background": "true"})
+    assert answer.status_code == 429
+    assert answer["Retry-After"] == "5"
+
+
+def test_a_foreground_run_is_answered_after_the_sync_cap_with_its_run_id(
+    agentos, monkeypatch, transactional_db
+):
+    import threading
+
+    from agentos_bridge import views
+    from agentos_bridge.runtime import registry
+
+    release = threading.Event()
+    registry.register_agent("t-stuck-sync", lambda message: release.wait(10))
+    monkeypatch.setattr(views, "SYNC_WAIT_S", 0.2)
+    try:
+        answer = agentos.post("/agentos/agents/t-stuck-sync/runs", {"message": "hi"})
+    finally:
+        release.set()
+        registry.unregister("t-stuck-sync")
+    assert answer.status_code == 504
+    assert answer.json()["run_id"] and "poll" in answer.json()["detail"]
+    assert views.run_slots.wait_idle(10)

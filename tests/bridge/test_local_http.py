@@ -6,10 +6,10 @@ import logging
 import pytest
 import requests
 
+from agentos_bridge import views
 from agentos_bridge.health import check_target
 from scheduler_admin.engine.operations import trigger_now
 from scheduler_admin.models import AgentSession, AuditEntry, ScheduleRun, Span, Target, Trace
-from tests.bridge.conftest import wait_for
 from tests.factories import make_schedule
 
 pytestmark = pytest.mark.slow
@@ -21,11 +21,13 @@ TOKEN = "local-agentos-secret-4f9a"
 def local_os(live_server, monkeypatch, transactional_db, inline_dispatch):
     monkeypatch.setenv("AGENTOS_LOCAL_TOKEN", TOKEN)
     monkeypatch.setenv("AGENTOS_LOCAL_OS_TOKEN_FOR_TARGET", TOKEN)
-    return Target.objects.create(
+    yield Target.objects.create(
         name="self",
         base_url=live_server.url + "/agentos",
         token_env="AGENTOS_LOCAL_OS_TOKEN_FOR_TARGET",
     )
+    # The server's run threads write to the database: none may outlive the test.
+    assert views.run_slots.wait_idle(30), "a run thread of the local AgentOS is still going"
 
 
 def test_workflow_over_http_succeeds_with_session_and_trace(local_os):
@@ -65,11 +67,10 @@ def test_slow_workflow_over_http_times_out_and_its_run_still_finishes(local_os, 
     run = trigger_now(schedule)
     run.refresh_from_db()
     assert run.status == "timeout" and run.run_id
-    # The server-side run goes on; wait for it so no thread outlives the test.
-    wait_for(
-        lambda: Trace.objects.filter(run_id=run.run_id, source="local").exists(),
-        what="the slow run's trace",
-    )
+    # The server-side run goes on; wait for its thread (no database reads meanwhile:
+    # the in-memory test database's shared cache would make its save fail on a lock).
+    assert views.run_slots.wait_idle(10), "the slow run did not finish"
+    assert Trace.objects.filter(run_id=run.run_id, source="local").exists()
     assert Span.objects.filter(trace__run_id=run.run_id, name="stage-5").exists()
 
 

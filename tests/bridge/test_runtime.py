@@ -6,14 +6,28 @@ import pytest
 
 import agentos_bridge
 from agentos_bridge.outcome import RunRequest, TargetInfo
+from agentos_bridge.runtime import registry, runner
 from agentos_bridge.runtime.pipeline import Condition, Parallel, Step, Workflow
 from agentos_bridge.runtime.registry import register_workflow
+from agentos_bridge.spans import SpanRecord
 from scheduler_admin.engine.execution import execute_run
 from scheduler_admin.engine.operations import trigger_now
 from scheduler_admin.models import AgentSession, RunStatus, ScheduleRun, Trace
 from tests.factories import make_schedule
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _restore_registry():
+    """Workflows and agents a test registers are gone after it."""
+    registry.agent_ids()  # the demo is loaded, so it is part of what is restored
+    agents, workflows = dict(registry._agents), dict(registry._workflows)
+    yield
+    registry._agents.clear()
+    registry._agents.update(agents)
+    registry._workflows.clear()
+    registry._workflows.update(workflows)
 
 
 def run_local(endpoint: str, message="topic", timeout_s=5.0):
@@ -155,3 +169,97 @@ def test_flaky_agent_succeeds_on_the_retry_created_by_policy(inline_dispatch):
     assert local.status == "ERROR"
     ours = Trace.objects.get(source="scheduler", schedule_run=first)
     assert {"claim", "local call", "complete"} <= set(ours.spans.values_list("name", flat=True))
+
+
+@pytest.mark.parametrize("seconds", ["abc", -1, "nan", None, "inf", True])
+def test_sleep_with_a_bad_seconds_value_fails_without_retry(seconds):
+    outcome = agentos_bridge.execute(
+        RunRequest(
+            target=TargetInfo(name="local"),
+            method="POST",
+            endpoint="/sleep",
+            payload={"seconds": seconds},
+            timeout_s=1,
+            idempotency_key="k",
+        )
+    )
+    assert (outcome.status, outcome.retryable) == ("failed", False)
+    assert "finite number" in outcome.error
+
+
+def test_an_exception_inside_the_bridge_is_a_failed_outcome_with_a_stored_trace():
+    def on_sent(at):
+        raise KeyError("secret detail")
+
+    request = RunRequest(
+        target=TargetInfo(name="local"),
+        method="POST",
+        endpoint="/noop",
+        payload={},
+        timeout_s=1,
+        idempotency_key="k",
+        schedule_name="boom",
+        on_sent=on_sent,
+    )
+    outcome = agentos_bridge.execute(request)
+    assert (outcome.status, outcome.retryable) == ("failed", False)
+    assert outcome.error == "Internal error in the bridge: KeyError"
+    trace = Trace.objects.get(source="scheduler", name="fire boom")
+    assert trace.status == "ERROR" and trace.end_time is not None
+    assert "complete" in set(trace.spans.values_list("name", flat=True))
+
+
+def test_the_run_store_evicts_only_finished_runs(monkeypatch):
+    monkeypatch.setattr(runner, "_runs", {})
+    monkeypatch.setattr(runner, "KEEP_RUNS", 2)
+    running, finished, newer, newest = (runner.prepare("agents", "echo", "x") for _ in range(4))
+    finished.done.set()
+    newer.done.set()
+    for run in (running, finished, newer, newest):
+        runner.remember(run)
+    assert runner.recall(running.run_id) is running  # oldest, but still going
+    assert runner.recall(finished.run_id) is None
+    assert runner.recall(newer.run_id) is None
+    assert runner.recall(newest.run_id) is newest
+
+
+def test_concurrent_first_lookups_all_find_the_demo(monkeypatch):
+    import sys
+
+    import agentos_bridge.runtime
+    import agentos_bridge.runtime.demo as demo
+
+    # The lookups import a fresh demo module; afterwards the original is restored
+    # (in sys.modules and as the package attribute), with the registry.
+    monkeypatch.setattr(agentos_bridge.runtime, "demo", demo)
+    monkeypatch.setattr(registry, "_demo_loaded", False)
+    monkeypatch.delitem(sys.modules, "agentos_bridge.runtime.demo")
+    registry._agents.clear()
+    registry._workflows.clear()
+    start = threading.Barrier(8, timeout=5)
+    found = []
+
+    def lookup():
+        start.wait()
+        found.append(registry.get_workflow("digest"))
+
+    threads = [threading.Thread(target=lookup) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(found) == 8 and all(w is not None for w in found)
+
+
+def test_a_finishing_span_has_no_end_time_until_its_output_and_status_are_set():
+    record = SpanRecord(name="s")
+    seen = []
+
+    class Output:
+        def __str__(self):
+            seen.append(record.end_time)  # as_text() runs inside finish()
+            return "out"
+
+    record.finish(output=Output())
+    assert seen == [None]
+    assert (record.output, record.status) == ('"out"', "OK") and record.end_time is not None
