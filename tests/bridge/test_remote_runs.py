@@ -42,7 +42,7 @@ class ScriptedAgentOS(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path, query = parts.path, parse_qs(parts.query)
         segments = path.strip("/").split("/")
-        if segments[0] in ("agents", "workflows") and segments[2:3] == ["runs"]:
+        if segments[0] in ("agents", "teams", "workflows") and segments[2:3] == ["runs"]:
             return self._run(segments, path)
         if path == "/traces":
             if "start_time" in query:
@@ -231,3 +231,25 @@ def test_the_connect_timeout_is_cut_to_the_time_left():
     assert 1.5 < client.connect_timeout(target, time.monotonic() + 2) <= 2
     assert client.connect_timeout(target, time.monotonic() - 1) == client.MIN_TIMEOUT_S
     assert client.connect_timeout(target, time.monotonic() + 60) == 5.0
+
+
+def test_a_paused_run_is_paused_with_what_it_waits_for(scripted):
+    url, server = scripted
+    needs = [{"tool_name": "approve_payment", "requires_confirmation": True}]
+    server.polls["cautious"] = [
+        "drop",
+        {"run_id": RUN_ID, "status": "PAUSED", "requirements": needs},
+    ]
+    outcome = run(url, "/teams/cautious/runs")
+    assert (outcome.status, outcome.requirements) == ("paused", needs)
+    assert (outcome.run_id, outcome.session_id) == (RUN_ID, "s-1")
+    assert any(line.startswith("GET /teams/cautious/runs/") for line in server.seen)
+
+
+def test_a_cancelled_run_is_cancelled_with_the_servers_text(scripted):
+    url, server = scripted
+    server.polls["stopped"] = [
+        {"run_id": RUN_ID, "status": "CANCELLED", "error": "cancelled by an operator"}
+    ]
+    outcome = run(url, "/agents/stopped/runs")
+    assert (outcome.status, outcome.error) == ("cancelled", "cancelled by an operator")

@@ -152,3 +152,13 @@ def test_an_unknown_local_endpoint_fails_without_retry():
     run.refresh_from_db()
     assert run.status_code == 404 and "/no-such-thing" in run.error
     assert not ScheduleRun.objects.filter(retry_of=run).exists()
+
+
+def test_a_paused_run_keeps_its_requirements_and_is_not_retried():
+    schedule = make_schedule(max_retries=3)
+    run = running(schedule)
+    needs = [{"tool_name": "approve_payment"}]
+    record_outcome(run, Outcome(status="paused", requirements=needs, run_id="r1"), worker="w")
+    run.refresh_from_db()
+    assert (run.status, run.requirements, run.run_id) == (RunStatus.PAUSED, needs, "r1")
+    assert not ScheduleRun.objects.filter(retry_of=run).exists()
