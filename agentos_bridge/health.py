@@ -9,25 +9,13 @@ from agentos_bridge.outcome import TargetInfo
 CHECK_READ_TIMEOUT_S = 5.0
 
 
-def target_info(target) -> TargetInfo:
-    """A TargetInfo from a Target model (or a TargetInfo, returned as is)."""
-    if isinstance(target, TargetInfo):
-        return target
-    return TargetInfo(
-        name=target.name,
-        base_url=target.base_url,
-        token_env=target.token_env,
-        connect_timeout_s=target.connect_timeout_s,
-    )
-
-
 def check_target(target) -> dict[str, Any]:
     """Call /health, /agents and /workflows; return what was found or a readable error.
 
     ``{"ok": bool, "target", "base_url", "health", "agents": [ids], "workflows": [ids],
     "error"}``; the token is sent when configured and never part of the answer.
     """
-    info = target_info(target)
+    info = TargetInfo.of(target)
     result: dict[str, Any] = {
         "ok": False,
         "target": info.name,

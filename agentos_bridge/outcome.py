@@ -20,6 +20,18 @@ class TargetInfo:
     def is_local(self) -> bool:
         return not self.base_url
 
+    @classmethod
+    def of(cls, target) -> "TargetInfo":
+        """From a Target model row (a TargetInfo is returned as is)."""
+        if isinstance(target, TargetInfo):
+            return target
+        return cls(
+            name=target.name,
+            base_url=target.base_url,
+            token_env=target.token_env,
+            connect_timeout_s=target.connect_timeout_s,
+        )
+
 
 @dataclass
 class RunRequest:

@@ -41,5 +41,7 @@ def make_user(role: str | None = "viewer", username: str | None = None, password
         username=username or f"{role or 'nobody'}-{next(_seq)}", password=password
     )
     if role:
-        user.groups.add(Group.objects.get(name=role))
+        # get_or_create: a transactional test before this one may have flushed the
+        # rows the migration made.
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
     return user

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from agentos_bridge import client
-from agentos_bridge.health import target_info
+from agentos_bridge.outcome import TargetInfo
 from scheduler_admin.api.http import ApiError
 from scheduler_admin.api.serializers import schedule_input
 from scheduler_admin.engine import operations
@@ -52,7 +52,7 @@ class ImportLine:
 def fetch_schedules(target: Target) -> list[dict]:
     """Every schedule of the target's AgentOS, page by page, through the bridge's client
     (its session, timeouts, token handling and readable errors)."""
-    info = target_info(target)
+    info = TargetInfo.of(target)
     schedules, page = [], 1
     while page <= MAX_PAGES:
         try:

@@ -69,12 +69,7 @@ def execute_run_in_thread(run_pk: int) -> threading.Thread:
 def build_request(run: ScheduleRun) -> RunRequest:
     schedule, target = run.schedule, run.schedule.target
     return RunRequest(
-        target=TargetInfo(
-            name=target.name,
-            base_url=target.base_url,
-            token_env=target.token_env,
-            connect_timeout_s=target.connect_timeout_s,
-        ),
+        target=TargetInfo.of(target),
         method=schedule.method,
         endpoint=schedule.endpoint,
         payload=run.input if isinstance(run.input, dict) else {},

@@ -1,7 +1,5 @@
 """Agent servers that schedules point at."""
 
-import os
-
 from django.db import models
 
 from scheduler_admin.validators import InRange, validate_token_env
@@ -45,7 +43,3 @@ class Target(models.Model):
     @property
     def is_local(self) -> bool:
         return not self.base_url
-
-    def bearer_token(self) -> str:
-        """Read the token from the environment at call time; empty if unset."""
-        return os.environ.get(self.token_env, "") if self.token_env else ""
