@@ -88,6 +88,17 @@ def execute_run(run_pk: int) -> str:
 
             return follow_until_done(run_pk)
         return status
+    if not request.target.is_local:
+        # A plain request: stored as sent before it leaves, so a lost worker's request
+        # is sent again with the same Idempotency-Key rather than as a new attempt.
+        sent = db_now()
+        until_it_lands(
+            lambda: ScheduleRun.objects.filter(pk=run_pk, worker=worker).update(
+                request_sent_at=sent,
+                deadline_at=sent + timedelta(seconds=request.timeout_s),
+            ),
+            f"run {run_pk}: marking it sent",
+        )
     with LeaseKeeper(run_pk, worker):
         outcome = _call_bridge(request)
     log.info("run %s: %s %s", run_pk, outcome.status, outcome.error[:200])
@@ -132,7 +143,9 @@ def submit(run: ScheduleRun, request: RunRequest, worker: str) -> str:
         return "lost"
     with LeaseKeeper(run.pk, worker):
         with trace.span("submit", input=request.payload, path=request.endpoint) as span:
-            result = remote_runs.submit(request, time.monotonic() + request.timeout_s)
+            result = remote_runs.submit(
+                request, time.monotonic() + request.timeout_s, option("SUBMIT_TIMEOUT_S")
+            )
             span.attributes["http.status_code"] = result.status_code
             span.finish(
                 output={"run_id": result.run_id} if result.run_id else None,

@@ -47,10 +47,13 @@ log = logging.getLogger(__name__)
 
 CHECK_LEASE_S = 60.0
 FIRST_INTERVAL_S = 0.5
-# How long after sending a lost submit the server may still be storing the run.
-SUBMIT_GRACE_S = remote_runs.SUBMIT_TIMEOUT_S + 10.0
 # How long past its deadline an unreachable server is still asked about a run.
 GIVE_UP_AFTER_S = 600.0
+
+
+def submit_grace_s() -> float:
+    """How long after sending a lost submit the server may still be storing the run."""
+    return option("SUBMIT_TIMEOUT_S") + 10.0
 
 
 def follower_name() -> str:
@@ -203,7 +206,7 @@ def _reattach(run: ScheduleRun, follower: str, now: datetime) -> str:
             return _close(run, follower, outcome)
         _again_in(run, follower, 5)
         return "server did not answer"
-    if waited < SUBMIT_GRACE_S:
+    if waited < submit_grace_s():
         _again_in(run, follower, 2)
         return "not found yet"
     if past_deadline:
@@ -240,7 +243,7 @@ def _cancel(run: ScheduleRun, follower: str, now: datetime) -> str:
     if not run_id and run.request_sent_at:
         run_id, definite = remote_runs.find(request, run.session_id, run.request_sent_at)
         waited = (now - run.request_sent_at).total_seconds()
-        if not run_id and (not definite or waited < SUBMIT_GRACE_S):
+        if not run_id and (not definite or waited < submit_grace_s()):
             _again_in(run, follower, 2)
             return "looking for the run to cancel"
     note = ""

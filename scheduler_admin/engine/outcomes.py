@@ -59,8 +59,6 @@ def record_outcome(
         "error": storable(outcome.error),
         "status_code": outcome.status_code,
         "stage": RunStage.NONE,
-        "worker": "",
-        "follower": "",
         "lease_expires_at": None,
         "next_check_at": None,
     }
@@ -155,7 +153,6 @@ def close_lost_run(run: ScheduleRun, now: datetime) -> bool:
             duration_ms=int((now - (run.started_at or now)).total_seconds() * 1000),
             lease_expires_at=None,
             stage=RunStage.NONE,
-            worker="",
         )
         if not closed:
             return False

@@ -53,6 +53,9 @@ def _recover(run: ScheduleRun, now: datetime) -> bool:
         from agentos_bridge.outcome import Outcome
 
         return record_outcome(run, Outcome(status="cancelled"), worker=run.worker)
+    if request.target.is_local:
+        # The local runtime ran inside the worker: the run died with it.
+        return close_lost_run(run, now)
     if run.request_sent_at is None and run.stage in (RunStage.SUBMITTING, RunStage.EXECUTING):
         changed = expired.update(
             status=RunStatus.QUEUED,
@@ -78,7 +81,7 @@ def _recover(run: ScheduleRun, now: datetime) -> bool:
         )
         log.warning("run %s: worker lost after the submit; re-attaching", run.pk)
         return bool(changed)
-    if not request.target.is_local and run.reattach_count < MAX_RESENDS:
+    if run.reattach_count < MAX_RESENDS:
         changed = expired.update(
             status=RunStatus.QUEUED,
             stage=RunStage.NONE,

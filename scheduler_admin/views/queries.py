@@ -34,6 +34,7 @@ RUN_ROW_FIELDS = (
     "session_id",
     "error",
     "retry_of_id",
+    "stage",
 )
 
 
