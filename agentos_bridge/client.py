@@ -65,6 +65,10 @@ def session_for(target: TargetInfo) -> requests.Session:
     with _sessions_lock:
         if key not in _sessions:
             session = requests.Session()
+            # Followers and batched submits talk to one server from many threads.
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
             session.trust_env = False
             session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
             _sessions[key] = session

@@ -62,9 +62,7 @@ class Submitted:
     unknown: str = ""  # sent, answer lost: why
 
 
-def submit(
-    request: RunRequest, deadline: float, timeout_s: float = SUBMIT_TIMEOUT_S
-) -> Submitted:
+def submit(request: RunRequest, deadline: float, timeout_s: float = SUBMIT_TIMEOUT_S) -> Submitted:
     """Send the background run; its answer counts as lost after ``timeout_s`` (or at
     the run's ``deadline``). Never raises."""
     kind, component_id = component(request.endpoint)

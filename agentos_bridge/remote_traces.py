@@ -29,10 +29,20 @@ RECENT_TRACES = 20
 SESSION_TYPES = {"agents": "agent", "teams": "team", "workflows": "workflow"}
 
 
-def import_run(request: RunRequest, kind: str, outcome: Outcome, sent_at: datetime | None) -> str:
-    """Import what the server kept of the run; return a one-line summary."""
+def import_run(
+    request: RunRequest,
+    kind: str,
+    outcome: Outcome,
+    sent_at: datetime | None,
+    *,
+    wait: bool = True,
+) -> str:
+    """Import what the server kept of the run; return a one-line summary. With
+    ``wait=False`` the trace is searched for once (the caller tries again later if it
+    is exported late), so a server with tracing off costs one request, not seconds."""
     found = []
     fetch = _Fetcher(request, time.monotonic() + IMPORT_BUDGET_S)
+    fetch.wait = wait
     try:
         _import_session(fetch, SESSION_TYPES[kind], outcome.session_id)
         found.append("session")
@@ -52,6 +62,7 @@ class _Fetcher:
 
     def __init__(self, request: RunRequest, deadline: float):
         self.request, self.deadline = request, deadline
+        self.wait = True
         self.details: dict[str, Any] = {}
 
     def get(self, path: str, params: dict | None = None) -> Any:
@@ -146,7 +157,7 @@ def _find_trace(fetch: _Fetcher, outcome: Outcome, sent_at: datetime | None) -> 
     since = (sent_at or datetime.now(UTC)) - timedelta(seconds=2)
     while True:
         detail = _search(fetch, outcome, since)
-        if detail is not None or time.monotonic() + 0.3 >= deadline:
+        if detail is not None or not fetch.wait or time.monotonic() + 0.3 >= deadline:
             return detail
         time.sleep(0.3)
 

@@ -21,6 +21,7 @@ import os
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -104,6 +105,28 @@ def execute_run(run_pk: int) -> str:
     log.info("run %s: %s %s", run_pk, outcome.status, outcome.error[:200])
     record_outcome(run, outcome, worker=worker)
     return outcome.status
+
+
+def execute_runs(run_pks: list[int]) -> dict[int, str]:
+    """The django-q2 task: start several runs side by side (each claimed on its own,
+    so a second delivery of the batch, or of one of its runs, does nothing)."""
+    if isinstance(run_pks, int):  # a message queued by an older version: one run
+        run_pks = [run_pks]
+    if len(run_pks) == 1:
+        return {run_pks[0]: execute_run(run_pks[0])}
+
+    def one(pk: int) -> str:
+        try:
+            return execute_run(pk)
+        except Exception as exc:  # noqa: BLE001 - one run's trouble is not the batch's
+            # Its lease (if it was claimed) runs out and recovery picks it up.
+            log.exception("run %s: could not be started (%s)", pk, type(exc).__name__)
+            return "error"
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(len(run_pks), thread_name_prefix="start") as pool:
+        return dict(zip(run_pks, pool.map(one, run_pks), strict=True))
 
 
 def _claim_within_limit(run: ScheduleRun, worker: str, stage: str):

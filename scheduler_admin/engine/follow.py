@@ -46,6 +46,8 @@ from scheduler_admin.models import ImportStatus, RunStage, RunStatus, ScheduleRu
 log = logging.getLogger(__name__)
 
 CHECK_LEASE_S = 60.0
+# How long after a run ends its trace may still be on its way to the server's store.
+TRACE_LATE_S = 8.0
 FIRST_INTERVAL_S = 0.5
 # How long past its deadline an unreachable server is still asked about a run.
 GIVE_UP_AFTER_S = 600.0
@@ -265,11 +267,20 @@ def _import(run: ScheduleRun, follower: str) -> str:
     kind = (remote_runs.component(request.endpoint) or ("agents", ""))[0]
     outcome = Outcome(status=run.status, run_id=run.run_id, session_id=run.session_id)
     try:
-        summary = import_run(request, kind, outcome, run.request_sent_at)
+        summary = import_run(request, kind, outcome, run.request_sent_at, wait=False)
         result = ImportStatus.DONE
     except Exception as exc:  # noqa: BLE001 - an import never changes the outcome
         log.warning("run %s: import failed: %s", run.pk, type(exc).__name__)
         summary, result = type(exc).__name__, ImportStatus.FAILED
+    young = run.completed_at and (db_now() - run.completed_at).total_seconds() < TRACE_LATE_S
+    if result == ImportStatus.DONE and "no trace" in summary and young:
+        # Traces are exported a little after the run ends: look again shortly (a server
+        # with tracing off costs a few quick requests, never a blocked thread).
+        until_it_lands(
+            lambda: _mine(run, follower).update(next_check_at=db_now() + timedelta(seconds=2)),
+            f"run {run.pk}: importing its trace again later",
+        )
+        return "trace not exported yet"
     until_it_lands(
         lambda: _mine(run, follower).update(import_status=result, next_check_at=None, follower=""),
         f"run {run.pk}: storing its import",
