@@ -90,17 +90,29 @@ def health(request):
 @agentos_endpoint
 @require_GET
 def agent_list(request):
-    return JsonResponse([{"id": i, "name": i} for i in registry.agent_ids()], safe=False)
+    return JsonResponse(_listing("agents"), safe=False)
+
+
+@agentos_endpoint
+@require_GET
+def team_list(request):
+    return JsonResponse(_listing("teams"), safe=False)
 
 
 @agentos_endpoint
 @require_GET
 def workflow_list(request):
-    rows = [
-        {"id": i, "name": registry.get_workflow(i).name, "description": ""}
-        for i in registry.workflow_ids()
-    ]
-    return JsonResponse(rows, safe=False)
+    return JsonResponse(_listing("workflows"), safe=False)
+
+
+def _listing(kind: str) -> list[dict]:
+    rows = []
+    for component_id in registry.ids(kind):
+        component = registry.get(kind, component_id)
+        name = getattr(component, "name", None) or component_id
+        description = getattr(component, "description", None) or ""
+        rows.append({"id": component_id, "name": name, "description": description})
+    return rows
 
 
 @agentos_endpoint
@@ -127,10 +139,12 @@ def run_create(request, kind: str, component_id: str):
         )
         answer["Retry-After"] = str(RETRY_AFTER_S)
         return answer
-    runner.remember(run)
     saved = threading.Event()
     thread = threading.Thread(target=_run_and_save, args=(run, saved), daemon=True)
     thread.start()
+    # agno picks the run_id as the run starts (arun with background=True, as AgentOS).
+    run.started.wait(SYNC_WAIT_S)
+    runner.remember(run)
     ids = {"run_id": run.run_id, "session_id": run.session_id}
     if request.POST.get("background", "false").lower() == "true":
         return JsonResponse({**ids, "status": "PENDING"}, status=202)

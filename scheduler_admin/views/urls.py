@@ -3,6 +3,7 @@ from django.urls import path
 # run_id, session_id and trace_id are chosen by agent servers: <path:> takes any text,
 # "/" included, so every id links and resolves.
 from scheduler_admin.views import (
+    artifacts,
     audit,
     dashboard,
     run_actions,
@@ -38,6 +39,11 @@ urlpatterns = [
     path("runs/by-run-id/<path:run_id>/", runs.run_by_run_id, name="run_by_run_id"),
     path("runs/<int:pk>/", runs.run_detail, name="run_detail"),
     path("runs/<int:pk>/retry/", run_actions.run_retry, name="run_retry"),
+    path(
+        "runs/<int:pk>/artifacts/<int:artifact_pk>/",
+        artifacts.artifact_download,
+        name="artifact_download",
+    ),
     path("traces/<path:trace_id>/", traces.trace_detail, name="trace_detail"),
     path("sessions/<path:session_id>/", sessions.session_detail, name="session_detail"),
     path("targets/", targets.target_list, name="target_list"),
