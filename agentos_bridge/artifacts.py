@@ -107,8 +107,21 @@ def _sniff(data: bytes) -> str:
     return ""
 
 
+EXTENSIONS = {
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/mpeg": ".mp3",
+    "audio/ogg": ".ogg",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/webp": ".webp",
+    "video/mp4": ".mp4",
+    "application/pdf": ".pdf",
+}
+
+
 def _name(key: str, index: int, item: dict, content_type: str) -> str:
-    extension = mimetypes.guess_extension(content_type) or ""
+    extension = EXTENSIONS.get(content_type) or mimetypes.guess_extension(content_type) or ""
     fmt = str(item.get("format") or "").strip(".")
     if fmt.isalnum() and len(fmt) <= 8:
         extension = f".{fmt}"

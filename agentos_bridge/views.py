@@ -29,6 +29,7 @@ from scheduler_admin.models import AgentSession, Trace
 TOKEN_ENV = "AGENTOS_LOCAL_TOKEN"
 MAX_CONCURRENT_RUNS = 16
 SYNC_WAIT_S = 60.0
+START_WAIT_S = 10.0  # until agno has given the run its id (imports on a first run)
 RETRY_AFTER_S = 5
 
 
@@ -143,7 +144,7 @@ def run_create(request, kind: str, component_id: str):
     thread = threading.Thread(target=_run_and_save, args=(run, saved), daemon=True)
     thread.start()
     # agno picks the run_id as the run starts (arun with background=True, as AgentOS).
-    run.started.wait(SYNC_WAIT_S)
+    run.started.wait(START_WAIT_S)
     runner.remember(run)
     ids = {"run_id": run.run_id, "session_id": run.session_id}
     if request.POST.get("background", "false").lower() == "true":

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from agno.workflow import Condition, Loop, Parallel, Router, Step, Workflow
-from agno.workflow.types import StepInput, StepOutput
+from agno.workflow.types import HumanReview, OnError, StepInput, StepOutput
 
 from agentos_bridge.runtime.speech import speak
 
@@ -25,6 +25,8 @@ QUALITY_GOAL = 0.8
 # code-narration explains files of this project only (the message is a relative path).
 CODE_ROOT = Path(__file__).resolve().parents[2]
 MAX_CODE_BYTES = 200_000
+
+STOP_ON_ERROR = HumanReview(on_error=OnError.fail)
 
 _flaky_lock = threading.Lock()
 _flaky_attempts: dict[str, int] = {}
@@ -170,7 +172,8 @@ workflows = [
         name="Code narration",
         description="Explains a file of code, then speaks the explanation.",
         steps=[
-            Step(name="read", executor=read_code, max_retries=0),
+            # A file that cannot be read ends the run: nothing to explain or speak.
+            Step(name="read", executor=read_code, max_retries=0, human_review=STOP_ON_ERROR),
             Step(name="explain", executor=explain_code, max_retries=0),
             Step(name="speak", executor=speak),
         ],
