@@ -24,15 +24,8 @@ needs_espeak = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
-def artifact_dir(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "artifacts": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "artifacts")},
-        },
-    }
-    return tmp_path / "artifacts"
+def _artifacts_in_tmp(artifact_dir):
+    return artifact_dir
 
 
 def run_workflow(workflow: str, message: str):
