@@ -8,6 +8,7 @@ import shutil
 import wave
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -91,6 +92,9 @@ def test_without_espeak_the_demo_says_so_and_the_rest_runs(inline_dispatch, monk
     )
     assert not Artifact.objects.filter(run=run).exists()
     assert run_workflow("digest", "agents").status == RunStatus.SUCCESS
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "Speech skipped: espeak-ng is not installed" in out.getvalue()
 
 
 @needs_espeak
