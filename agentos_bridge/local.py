@@ -13,6 +13,8 @@ import re
 import time
 from datetime import UTC, datetime
 
+from django.core.exceptions import ImproperlyConfigured
+
 from agentos_bridge.artifacts import store_media
 from agentos_bridge.outcome import Outcome, RunRequest
 from agentos_bridge.runtime import runner
@@ -97,6 +99,8 @@ def _run_component(request: RunRequest, kind: str, component_id: str, sent_at) -
         )
     except runner.UnknownComponent as exc:
         return Outcome.failure(str(exc), retryable=False, status_code=404, request_sent_at=sent_at)
+    except ImproperlyConfigured as exc:  # LOCAL_AGNO_APP names nothing usable
+        return Outcome.failure(str(exc), retryable=False, request_sent_at=sent_at)
     runner.start(run)
     deadline = time.monotonic() + request.timeout_s
     while not run.done.wait(min(FLUSH_EVERY_S, max(0.0, deadline - time.monotonic()))):

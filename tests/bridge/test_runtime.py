@@ -263,13 +263,13 @@ def test_the_run_store_evicts_only_finished_runs(monkeypatch):
     assert runner.recall(newest.run_id) is newest
 
 
-def test_the_components_come_from_the_import_path_in_settings(monkeypatch, settings):
-    from agentos_bridge.runtime import demo
-
-    settings.LOCAL_AGNO_APP = "tests.bridge.agentos_demo_app:agent_os"
+def test_the_components_come_from_the_agentos_object_named_in_settings(monkeypatch, settings):
+    settings.LOCAL_AGNO_APP = "tests.bridge.local_app:agent_os"
     monkeypatch.setattr(registry, "_loaded", False)
     monkeypatch.setattr(registry, "_components", {kind: {} for kind in registry.KINDS})
-    assert registry.ids("workflows") == sorted(w.id for w in demo.workflows)
+    assert registry.ids("workflows") == ["shout"]
+    outcome = run_local("/workflows/shout/runs", "quiet")
+    assert (outcome.status, outcome.output["content"]) == ("success", "QUIET")
 
 
 @pytest.mark.parametrize(
@@ -281,6 +281,9 @@ def test_a_bad_import_path_names_the_setting(monkeypatch, settings, path):
     monkeypatch.setattr(registry, "_components", {kind: {} for kind in registry.KINDS})
     with pytest.raises(ImproperlyConfigured, match="LOCAL_AGNO_APP"):
         registry.ids("workflows")
+    outcome = run_local("/workflows/digest/runs")
+    assert (outcome.status, outcome.retryable) == ("failed", False)
+    assert outcome.error.startswith(f"LOCAL_AGNO_APP={path!r}")
 
 
 def test_concurrent_first_lookups_all_find_the_demo(monkeypatch):
