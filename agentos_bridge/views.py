@@ -145,6 +145,9 @@ def run_create(request, kind: str, component_id: str):
     thread.start()
     # agno picks the run_id as the run starts (arun with background=True, as AgentOS).
     run.started.wait(START_WAIT_S)
+    if not run.run_id:  # agno refused the run before it had an id
+        detail = run.error or f"The run did not start within {START_WAIT_S:g} s"
+        return JsonResponse({"detail": detail}, status=500)
     runner.remember(run)
     ids = {"run_id": run.run_id, "session_id": run.session_id}
     if request.POST.get("background", "false").lower() == "true":
