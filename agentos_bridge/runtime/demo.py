@@ -122,11 +122,15 @@ async def slow_stage(step_input: StepInput) -> StepOutput:
 
 
 def read_code(step_input: StepInput) -> StepOutput:
-    """The file named by the message, relative to the project (never outside it)."""
+    """The Python file named by the message, relative to the project (never outside it)."""
     relative = str(step_input.input or "").strip() or "agentos_bridge/runtime/speech.py"
     path = (CODE_ROOT / relative).resolve()
     if not path.is_relative_to(CODE_ROOT) or not path.is_file():
         raise FileNotFoundError(f"No file {relative!r} in the project")
+    # Python source only: never a settings, environment or database file read out loud.
+    hidden = any(part.startswith(".") for part in path.relative_to(CODE_ROOT).parts)
+    if path.suffix != ".py" or hidden:
+        raise PermissionError(f"{relative} is not a Python source file of the project")
     if path.stat().st_size > MAX_CODE_BYTES:
         raise ValueError(f"{relative} is larger than {MAX_CODE_BYTES} bytes")
     return StepOutput(content={"path": relative, "code": path.read_text(errors="replace")})

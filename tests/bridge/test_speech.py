@@ -71,10 +71,18 @@ def test_code_narration_explains_a_file_then_speaks_it(inline_dispatch):
         assert wav_facts(handle.read())[1] > 1.0
 
 
-def test_code_narration_refuses_a_file_outside_the_project(inline_dispatch):
-    run = run_workflow("code-narration", "../../etc/passwd")
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("../../etc/passwd", "No file '../../etc/passwd' in the project"),
+        ("pyproject.toml", "pyproject.toml is not a Python source file of the project"),
+        (".venv/bin/activate", "not a Python source file"),
+    ],
+)
+def test_code_narration_reads_only_python_source_of_the_project(inline_dispatch, path, error):
+    run = run_workflow("code-narration", path)
     assert run.status == RunStatus.FAILED
-    assert "No file '../../etc/passwd' in the project" in run.error
+    assert error in run.error
     assert not Artifact.objects.filter(run=run).exists()
 
 
