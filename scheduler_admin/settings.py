@@ -103,6 +103,16 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 
+# Files runs produce (audio, images, documents): any Django storage under "artifacts".
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "artifacts": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env_str("ARTIFACTS_DIR", str(BASE_DIR / "var" / "artifacts"))},
+    },
+}
+
 # Security: safe defaults, relaxed only by DEBUG (local development and tests).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = not DEBUG
@@ -174,3 +184,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The agno agents, teams and workflows of the built-in `local` target: an import path
+# to an AgentOS object or a list of components (agentos_bridge/runtime/registry.py).
+LOCAL_AGNO_APP = env_str("LOCAL_AGNO_APP", "agentos_bridge.runtime.demo:workflows")

@@ -1,3 +1,4 @@
+from scheduler_admin.models.artifact import Artifact
 from scheduler_admin.models.audit import AuditAction, AuditEntry
 from scheduler_admin.models.observability import AgentSession, Span, Trace
 from scheduler_admin.models.run import ImportStatus, RunStage, RunStatus, ScheduleRun, Trigger
@@ -7,6 +8,7 @@ from scheduler_admin.models.token import ApiToken
 
 __all__ = [
     "ApiToken",
+    "Artifact",
     "AuditAction",
     "AuditEntry",
     "AgentSession",

@@ -92,6 +92,7 @@ def run_detail(request, pk: int):
         "run": run,
         "attempts": list(queries.attempts_of(run)),
         "traces": list(Trace.objects.filter(schedule_run=run).only("trace_id", "name", "status")),
+        "artifacts": list(run.artifacts.all()),
         "retry_form": RetryPayloadForm(initial={"payload": _pretty(run.input)}),
     }
     return render(request, "runs/detail.html", context)

@@ -3,6 +3,7 @@ from django.urls import path
 # run_id, session_id and trace_id are chosen by agent servers: <path:> takes any text,
 # "/" included, so every id links and resolves.
 from scheduler_admin.views import (
+    artifacts,
     audit,
     dashboard,
     run_actions,
@@ -41,6 +42,11 @@ urlpatterns = [
     path("runs/<int:pk>/retry/", run_actions.run_retry, name="run_retry"),
     path("runs/<int:pk>/cancel/", run_cancel.run_cancel, name="run_cancel"),
     path("runs/bulk-cancel/", run_cancel.run_bulk_cancel, name="run_bulk_cancel"),
+    path(
+        "runs/<int:pk>/artifacts/<int:artifact_pk>/",
+        artifacts.artifact_download,
+        name="artifact_download",
+    ),
     path("traces/<path:trace_id>/", traces.trace_detail, name="trace_detail"),
     path("sessions/<path:session_id>/", sessions.session_detail, name="session_detail"),
     path("targets/", targets.target_list, name="target_list"),
