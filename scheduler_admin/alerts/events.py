@@ -1,0 +1,42 @@
+"""The engine's only way into alerting: two calls, each writing one row.
+
+Called inside the engine's transaction, they record an AlertEvent there (so the event
+commits with the run it describes, or not at all) and, once that transaction has
+committed, ask for it to be processed elsewhere (a django-q2 task). Nothing here
+reads channels, sends anything or waits on a network; if the task is lost,
+``manage.py run_alerts`` processes the event on its next sweep.
+"""
+
+from django.db import transaction
+
+from scheduler_admin.models import Schedule, ScheduleRun
+from scheduler_admin.models.alerts import AlertEvent, AlertEventKind
+
+
+def run_closed(run: ScheduleRun) -> None:
+    """A run ended and the retry policy has been applied (its retry row, if any,
+    exists in the same transaction)."""
+    AlertEvent.objects.create(
+        kind=AlertEventKind.RUN_CLOSED,
+        schedule_id=run.schedule_id,
+        run=run,
+        consecutive_failures=run.schedule.consecutive_failures,
+    )
+    transaction.on_commit(_process_soon)
+
+
+def schedule_paused(schedule: Schedule, reason: str) -> None:
+    """The failure policy paused ``schedule``."""
+    AlertEvent.objects.create(
+        kind=AlertEventKind.SCHEDULE_PAUSED,
+        schedule=schedule,
+        consecutive_failures=schedule.consecutive_failures,
+        note=reason[:500],
+    )
+    transaction.on_commit(_process_soon)
+
+
+def _process_soon() -> None:
+    from scheduler_admin.alerts.delivery import enqueue_processing
+
+    enqueue_processing()
