@@ -5,6 +5,7 @@ it is sent, answering each path with the status the test chose, and an SMTP serv
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -18,6 +19,7 @@ class Received:
     path: str
     headers: dict
     body: bytes
+    at: float = field(default_factory=time.time)  # when it arrived (Unix seconds)
 
     def json(self):
         return json.loads(self.body)
