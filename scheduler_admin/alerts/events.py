@@ -9,13 +9,18 @@ reads channels, sends anything or waits on a network; if the task is lost,
 
 from django.db import transaction
 
-from scheduler_admin.models import Schedule, ScheduleRun
+from scheduler_admin.models import RunStatus, Schedule, ScheduleRun
 from scheduler_admin.models.alerts import AlertEvent, AlertEventKind
 
 
 def run_closed(run: ScheduleRun) -> None:
     """A run ended and the retry policy has been applied (its retry row, if any,
     exists in the same transaction)."""
+    if run.status == RunStatus.SUCCESS and not run.schedule.consecutive_failures:
+        # The happy path writes nothing: a schedule that was not failing has nothing
+        # to resolve. (The count is the one loaded with the run, before the engine
+        # reset it; should it be stale, run_alerts resolves from the runs themselves.)
+        return
     AlertEvent.objects.create(
         kind=AlertEventKind.RUN_CLOSED,
         schedule_id=run.schedule_id,

@@ -87,6 +87,31 @@ def resolve_stale(now: datetime) -> None:
         with transaction.atomic():
             notes = incidents.resolve(incident, now, note="The schedule was deleted.")
             incidents.deliver_after_commit(notes)
+    _resolve_recovered(now)
+
+
+def _resolve_recovered(now: datetime) -> None:
+    """A success the event path did not see (events.run_closed skips successes of a
+    schedule it believed healthy; two overlapping runs can make that belief stale, and
+    an agent server recovers through any of its schedules) resolves its incidents here.
+    Few incidents are open; each costs one indexed query."""
+    recoverable = Incident.objects.unresolved().filter(
+        kind__in=[IncidentKind.FAILING, IncidentKind.TARGET_DOWN]
+    )
+    for incident in recoverable.select_related("schedule"):
+        runs = ScheduleRun.objects.filter(
+            status=RunStatus.SUCCESS, pk__gt=incident.last_run_id or 0
+        )
+        if incident.kind == IncidentKind.FAILING:
+            runs = runs.filter(schedule_id=incident.schedule_id)
+        else:
+            runs = runs.filter(schedule__target_id=incident.target_id)
+        success = runs.order_by("pk").select_related("schedule").first()
+        if success is None:
+            continue
+        note = f"Run #{success.pk} of {success.schedule.name} succeeded."
+        with transaction.atomic():
+            incidents.deliver_after_commit(incidents.resolve(incident, now, note=note, run=success))
 
 
 def send_reminders(now: datetime) -> None:

@@ -211,3 +211,28 @@ def test_reminders_repeat_every_n_hours_while_open_and_stop_once_acknowledged():
     incidents.acknowledge(Incident.objects.get(), make_user("operator"))
     monitor.send_reminders(start + timedelta(hours=9))
     assert Notification.objects.filter(event="reminder").count() == 1
+
+
+def test_a_healthy_schedules_success_writes_nothing():
+    close(make_schedule(), status="success")
+    assert not AlertEvent.objects.exists()
+
+
+def test_a_target_incident_is_resolved_by_any_success_on_that_server():
+    from scheduler_admin.models import Target
+
+    down = Target.objects.create(name="peer", base_url="http://127.0.0.1:9/")
+    failing = make_schedule(target=down, endpoint="/agents/a/runs", payload={"message": "m"})
+    healthy = make_schedule(target=down, endpoint="/agents/b/runs", payload={"message": "m"})
+    run = make_run(failing, status=RunStatus.RUNNING, worker="w", started_at=timezone.now())
+    record_outcome(
+        run,
+        Outcome.failure("Connection refused: nothing is listening", retryable=False),
+        worker="w",
+    )
+    incidents.process_pending()
+    incident = Incident.objects.get(kind=IncidentKind.TARGET_DOWN)
+    close(healthy, status="success")  # no event: that schedule was never failing
+    monitor.resolve_stale(timezone.now())
+    incident.refresh_from_db()
+    assert incident.resolved_at is not None and "succeeded" in incident.resolution
