@@ -6,7 +6,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 
 from scheduler_admin.alerts import secrets
-from scheduler_admin.models.alerts import AlertChannel, ChannelKind, IncidentKind
+from scheduler_admin.models.alerts import (
+    AlertChannel,
+    ChannelKind,
+    IncidentKind,
+    ScheduleAlertRule,
+)
 
 
 class AlertChannelForm(forms.ModelForm):
@@ -102,3 +107,19 @@ def _apprise_understands(url: str) -> bool:
     import apprise
 
     return bool(apprise.Apprise().add(url))
+
+
+class ScheduleAlertRuleForm(forms.ModelForm):
+    class Meta:
+        model = ScheduleAlertRule
+        fields = ["failure_threshold", "muted", "channels"]
+        widgets = {"channels": forms.CheckboxSelectMultiple}
+        help_texts = {
+            "channels": "Only these hear about this schedule; none ticked: every channel.",
+        }
+
+    def clean_failure_threshold(self) -> int:
+        value = self.cleaned_data["failure_threshold"]
+        if not 1 <= value <= 1000:
+            raise ValidationError("Use a whole number from 1 to 1000.")
+        return value

@@ -5,6 +5,7 @@ from django.urls import path
 from scheduler_admin.views import (
     alerts_channels,
     alerts_incidents,
+    alerts_rules,
     audit,
     dashboard,
     run_actions,
@@ -53,6 +54,7 @@ urlpatterns = [
     path("alerts/channels/<int:pk>/edit/", alerts_channels.channel_edit, name="channel_edit"),
     path("alerts/channels/<int:pk>/test/", alerts_channels.channel_test, name="channel_test"),
     path("alerts/channels/<int:pk>/delete/", alerts_channels.channel_delete, name="channel_delete"),
+    path("alerts/schedules/<int:pk>/", alerts_rules.schedule_alerts, name="schedule_alerts"),
     path("alerts/incidents/", alerts_incidents.incident_list, name="incident_list"),
     path("alerts/incidents/<int:pk>/", alerts_incidents.incident_detail, name="incident_detail"),
     path(

@@ -179,3 +179,20 @@ def test_the_dashboard_shows_open_incidents():
     incident = open_incident()
     page = client_for("viewer").get(reverse("dashboard")).content.decode()
     assert incident.title in page
+
+
+def test_an_admin_sets_a_schedules_threshold_mute_and_channels():
+    schedule = make_schedule()
+    channel = make_channel("slack", url=SLACK_URL)
+    url = reverse("schedule_alerts", args=[schedule.pk])
+    assert client_for("viewer").get(url).status_code == 200
+    assert client_for("operator").post(url, {"failure_threshold": 3}).status_code == 403
+    response = client_for("admin").post(
+        url, {"failure_threshold": 3, "muted": "on", "channels": [channel.pk]}
+    )
+    assert response.status_code == 302
+    rule = schedule.alert_rule
+    assert rule.failure_threshold == 3 and rule.muted
+    assert list(rule.channels.all()) == [channel]
+    bad = client_for("admin").post(url, {"failure_threshold": 0})
+    assert bad.status_code == 400 and "failure_threshold" in bad.context["form"].errors
