@@ -118,7 +118,7 @@ def _email(notification: Notification, values: dict) -> Result:
         headers={"X-Alert-Id": f"msg_{notification.pk}"},
     )
     try:
-        sent = get_connection(timeout=option("HTTP_TIMEOUT_S")).send_messages([message])
+        sent = get_connection().send_messages([message])  # EMAIL_TIMEOUT_S bounds it
     except smtplib.SMTPRecipientsRefused as exc:
         refused = "; ".join(f"{k}: {v[0]} {_text(v[1])}" for k, v in exc.recipients.items())
         return Result(False, error=f"Recipients refused: {refused}", retryable=False)

@@ -3,8 +3,9 @@
 Called inside the engine's transaction, they record an AlertEvent there (so the event
 commits with the run it describes, or not at all) and, once that transaction has
 committed, ask for it to be processed elsewhere (a django-q2 task). Nothing here
-reads channels, sends anything or waits on a network; if the task is lost,
-``manage.py run_alerts`` processes the event on its next sweep.
+reads channels, sends anything or waits on a network; if the task is lost (or the
+broker refuses it: ``robust`` keeps that error out of the engine), ``manage.py
+run_alerts`` processes the event on its next sweep.
 """
 
 from django.db import transaction
@@ -27,7 +28,7 @@ def run_closed(run: ScheduleRun) -> None:
         run=run,
         consecutive_failures=run.schedule.consecutive_failures,
     )
-    transaction.on_commit(_process_soon)
+    transaction.on_commit(_process_soon, robust=True)
 
 
 def schedule_paused(schedule: Schedule, reason: str) -> None:
@@ -38,7 +39,7 @@ def schedule_paused(schedule: Schedule, reason: str) -> None:
         consecutive_failures=schedule.consecutive_failures,
         note=reason[:500],
     )
-    transaction.on_commit(_process_soon)
+    transaction.on_commit(_process_soon, robust=True)
 
 
 def _process_soon() -> None:

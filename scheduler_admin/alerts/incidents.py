@@ -83,15 +83,7 @@ def _on_run_closed(event: AlertEvent, now: datetime) -> list[int]:
         return []  # not the last attempt: a retry follows, nobody needs to hear yet
     target = schedule.target
     if rules.peer_unreachable(run):
-        return open_or_fold(
-            f"target:{target.pk}:target_down",
-            IncidentKind.TARGET_DOWN,
-            now,
-            target=target,
-            run=run,
-            title=f"Agent server {target.name} unreachable",
-            summary=run.error[:500],
-        )
+        return _target_down(run, now)
     if _fold_into_target(target, run, now):
         return []
     if event.consecutive_failures < max(1, rules.rule_for(schedule).failure_threshold):
@@ -128,8 +120,31 @@ def _on_success(run: ScheduleRun, event: AlertEvent, now: datetime) -> list[int]
     return notifications
 
 
+def _target_down(run: ScheduleRun, now: datetime) -> list[int]:
+    target = run.schedule.target
+    return open_or_fold(
+        f"target:{target.pk}:target_down",
+        IncidentKind.TARGET_DOWN,
+        now,
+        target=target,
+        run=run,
+        title=f"Agent server {target.name} unreachable",
+        summary=run.error[:500],
+    )
+
+
 def _on_paused(event: AlertEvent, now: datetime) -> list[int]:
     schedule = event.schedule
+    # The pause is written (and so processed) before the run_closed event of the
+    # failure that caused it: if that failure was the server's, say so now.
+    last = (
+        ScheduleRun.objects.filter(schedule=schedule, status__in=FAILED_STATUSES)
+        .select_related("schedule__target")
+        .order_by("-pk")
+        .first()
+    )
+    if last is not None and rules.peer_unreachable(last):
+        return _target_down(last, now)
     if _fold_into_target(schedule.target, None, now):
         return []
     return open_or_fold(
@@ -283,4 +298,6 @@ def resolve_by_hand(incident: Incident, user) -> bool:
 def deliver_after_commit(pks: list[int]) -> None:
     """Send the notifications once the transaction that wrote them has committed."""
     if pks:
-        transaction.on_commit(lambda: enqueue(pks))
+        # robust: a broker error is logged, never raised into the caller; the sweep
+        # of run_alerts sends what it left pending.
+        transaction.on_commit(lambda: enqueue(pks), robust=True)

@@ -4,6 +4,7 @@ A webhook's signing key is shown once, in the answer to the POST that made it (n
 cached); after that only a hint of each secret is ever rendered.
 """
 
+import logging
 import uuid
 
 from django.contrib import messages
@@ -18,6 +19,8 @@ from scheduler_admin.alerts.forms import AlertChannelForm
 from scheduler_admin.models import AlertChannel, Notification
 from scheduler_admin.models.alerts import DeliveryStatus, NotificationEvent
 from scheduler_admin.views.access import require
+
+log = logging.getLogger(__name__)
 
 LOG_ROWS = 50
 
@@ -59,6 +62,13 @@ def _edit(request, channel: AlertChannel):
     form = AlertChannelForm(request.POST or None, instance=channel)
     if request.method == "POST" and form.is_valid():
         saved = form.save()
+        # Which fields changed, never their values: the URL and key are secrets.
+        log.info(
+            "alert channel %s saved by %s: %s",
+            saved.pk,
+            request.user.get_username(),
+            ", ".join("secret replaced" if f == "secret_url" else f for f in form.changed_data),
+        )
         if form.new_signing_key:
             context = {"channel": saved, "signing_key": form.new_signing_key}
             return render(request, "alerts/channel_secret.html", context)
@@ -82,7 +92,7 @@ def channel_test(request, pk: int):
             dedup_key=f"test:{channel.pk}:{uuid.uuid4().hex}",
             payload=content.test_payload(channel.name, timezone.now()),
         )
-        transaction.on_commit(lambda: delivery.enqueue([notification.pk]))
+        transaction.on_commit(lambda: delivery.enqueue([notification.pk]), robust=True)
     messages.info(request, f"Test message queued for {channel.name}.")
     return redirect("channel_detail", pk=channel.pk)
 

@@ -104,8 +104,11 @@ def test_three_hundred_schedules_on_an_unreachable_target_open_one_incident(rece
     second = make_channel("slack", url=f"{receiver.url}/two")
     # A port nothing listens on: every run fails with "Connection refused".
     down = Target.objects.create(name="peer", base_url="http://127.0.0.1:9/")
+    # Each is also paused by its failure policy: the pauses fold in too.
     schedules = [
-        make_schedule(target=down, endpoint="/agents/a/runs", payload={"message": "m"})
+        make_schedule(
+            target=down, endpoint="/agents/a/runs", payload={"message": "m"}, pause_after_failures=1
+        )
         for _ in range(300)
     ]
     for schedule in schedules:
@@ -113,7 +116,9 @@ def test_three_hundred_schedules_on_an_unreachable_target_open_one_incident(rece
 
     incident = Incident.objects.get()
     assert incident.kind == IncidentKind.TARGET_DOWN and incident.target == down
-    assert incident.affected_schedules == 300 and incident.count == 300
+    assert incident.affected_schedules == 300
+    assert incident.count == 600  # a failure and a pause per schedule
+    assert Schedule.objects.filter(enabled=False).count() == 300
     assert len(receiver.calls("/one")) == 1 and len(receiver.calls("/two")) == 1
     assert Notification.objects.filter(channel__in=[first, second]).count() == 2
     assert "Connection refused" in receiver.calls("/one")[0].json()["data"]["run"]["error"]
