@@ -173,6 +173,31 @@ SCHEDULER = {
     "FOLLOW_POLL_S": env_float("SCHEDULER_FOLLOW_POLL_S", 0.1),
 }
 
+# Alerting (scheduler_admin/alerts/, docs/alerts.md).
+ALERTS = {
+    # A due time whose request has not left this long after it is late; due schedules
+    # nobody fired for this long mean no scheduler is running.
+    "LATE_AFTER_S": env_float("ALERT_LATE_AFTER_S", 60.0),
+    # How often run_alerts checks (late, silent scheduler, reminders, re-sends).
+    "TICK_S": env_float("ALERT_TICK_S", 5.0),
+    # Absolute base of the links in alerts (the console's public address).
+    "CONSOLE_URL": env_str("CONSOLE_URL", "http://127.0.0.1:8000"),
+    "HTTP_TIMEOUT_S": env_float("ALERT_HTTP_TIMEOUT_S", 10.0),
+    "MAX_ATTEMPTS": env_int("ALERT_MAX_ATTEMPTS", 8),
+    "EMAIL_FROM": env_str("ALERT_EMAIL_FROM", ""),
+    # django_q: notifications are django-q2 tasks; inline/manual for tests.
+    "DELIVERY": env_str("ALERT_DELIVERY", "django_q"),
+}
+# Email channels use Django's SMTP backend with these.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "scheduler@localhost")
+
 # Schedules declared in code, upserted at start (engine/registry.py).
 CODE_SCHEDULES: list[dict] = []
 
@@ -182,7 +207,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # At DEBUG urllib3 logs each request's path, where Slack, Discord and most
+        # webhooks carry their token (alert channels): never below INFO.
+        "urllib3": {"level": "INFO"},
+    },
 }
 
 # The agno agents, teams and workflows of the built-in `local` target: an import path

@@ -1,3 +1,14 @@
+from scheduler_admin.models.alerts import (
+    AlertChannel,
+    AlertEvent,
+    ChannelKind,
+    DeliveryAttempt,
+    Incident,
+    IncidentKind,
+    IncidentStatus,
+    Notification,
+    ScheduleAlertRule,
+)
 from scheduler_admin.models.artifact import Artifact
 from scheduler_admin.models.audit import AuditAction, AuditEntry
 from scheduler_admin.models.observability import AgentSession, Span, Trace
@@ -7,6 +18,15 @@ from scheduler_admin.models.target import LOCAL_TARGET_NAME, Target
 from scheduler_admin.models.token import ApiToken
 
 __all__ = [
+    "AlertChannel",
+    "AlertEvent",
+    "ChannelKind",
+    "DeliveryAttempt",
+    "Incident",
+    "IncidentKind",
+    "IncidentStatus",
+    "Notification",
+    "ScheduleAlertRule",
     "ApiToken",
     "Artifact",
     "AuditAction",

@@ -1,12 +1,12 @@
-"""The dashboard: last 24 h by status, failing schedules, runs in flight, next
-fires and a timeline of recent runs."""
+"""The dashboard: last 24 h by status, open incidents, failing schedules, runs in
+flight, next fires and a timeline of recent runs."""
 
 from datetime import timedelta
 
 from django.shortcuts import render
 from django.utils import timezone
 
-from scheduler_admin.models import RunStatus
+from scheduler_admin.models import Incident, RunStatus
 from scheduler_admin.views import queries
 
 
@@ -22,6 +22,8 @@ def dashboard(request):
         "failing": queries.failing_schedules(),
         "in_flight": in_flight,
         "next_fires": queries.next_fires(),
+        # Newest unresolved incidents (incident_status_idx); rarely more than a few.
+        "incidents": list(Incident.objects.unresolved().order_by("-pk")[:6]),
         "timeline_runs": queries.timeline_runs(since, floor),
         "timeline_start": since,
         "now": now,

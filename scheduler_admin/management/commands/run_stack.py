@@ -1,5 +1,5 @@
-"""``make run``: the web server, the scheduler, a follower of runs in flight and a django-q2
-cluster, in the foreground.
+"""``make run``: the web server, the scheduler, a follower of runs in flight, the alerts
+monitor and a django-q2 cluster, in the foreground.
 
 The children run in their own sessions, so Ctrl-C reaches only this command, which
 sends each child one SIGTERM: django-q2's sentinel then stops its workers in order
@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run the web server, the scheduler, a follower and a django-q2 cluster together."
+    help = "Run the web server, scheduler, follower, alerts monitor and django-q2 cluster."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000")
@@ -27,6 +27,7 @@ class Command(BaseCommand):
             "web": [*manage, "runserver", addr, "--noreload"],
             "scheduler": [*manage, "run_scheduler"],
             "follower": [*manage, "follow_runs"],
+            "alerts": [*manage, "run_alerts"],
             "workers": [*manage, "qcluster"],
         }
         children = {
