@@ -1,4 +1,5 @@
 from scheduler_admin.models.audit import AuditAction, AuditEntry
+from scheduler_admin.models.heartbeat import Heartbeat
 from scheduler_admin.models.observability import AgentSession, Span, Trace
 from scheduler_admin.models.run import RunStatus, ScheduleRun, Trigger
 from scheduler_admin.models.schedule import CatchUpPolicy, HttpMethod, OverlapPolicy, Schedule
@@ -11,6 +12,7 @@ __all__ = [
     "AuditEntry",
     "AgentSession",
     "CatchUpPolicy",
+    "Heartbeat",
     "HttpMethod",
     "LOCAL_TARGET_NAME",
     "OverlapPolicy",
