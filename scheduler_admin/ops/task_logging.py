@@ -1,7 +1,7 @@
 """Put a run's ids on every log line its django-q2 task writes (LOG_FORMAT=json)."""
 
 from django.dispatch import receiver
-from django_q.signals import pre_execute
+from django_q.signals import post_execute_in_worker, pre_execute
 
 from scheduler_admin.ops.logs import bind, clear
 
@@ -30,3 +30,9 @@ def bind_run_ids(sender, func, task, **kwargs) -> None:
     )
     schedule_id, target = row if row else (None, None)
     bind(run=run_pk, schedule=schedule_id, target=target)
+
+
+@receiver(post_execute_in_worker, dispatch_uid="scheduler_admin.ops.task_logging.after")
+def forget_run_ids(sender, func, task, **kwargs) -> None:
+    """After each task: the worker's own lines are about no run."""
+    clear()
