@@ -17,38 +17,38 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 
-def database() -> dict:
-    return settings.DATABASES["default"]
+def is_sqlite(db: dict) -> bool:
+    return db["ENGINE"] == "django.db.backends.sqlite3"
 
 
-def is_sqlite() -> bool:
-    return database()["ENGINE"] == "django.db.backends.sqlite3"
-
-
-def backup(dest: Path) -> None:
-    """Write a backup of the default database to ``dest`` (replaced only when complete)."""
+def backup(dest: Path, db: dict | None = None) -> None:
+    """Write a backup of the database (default: settings' default) to ``dest``, replacing
+    it only once the backup is complete."""
+    db = db or settings.DATABASES["default"]
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".partial")
     partial.unlink(missing_ok=True)
-    if is_sqlite():
-        backup_sqlite(Path(database()["NAME"]), partial)
+    if is_sqlite(db):
+        backup_sqlite(Path(db["NAME"]), partial)
     else:
-        run_pg_tool("pg_dump", "--format=custom", "--no-owner", f"--file={partial}")
+        run_pg_tool(db, "pg_dump", "--format=custom", "--no-owner", f"--file={partial}")
     os.replace(partial, dest)
 
 
-def restore(source: Path) -> None:
+def restore(source: Path, db: dict | None = None) -> None:
     """Replace the default database's contents with the backup at ``source``.
 
     Stop the web server, scheduler and workers first: processes that keep running would
     go on from what they held in memory.
     """
+    db = db or settings.DATABASES["default"]
     if not source.is_file():
         raise FileNotFoundError(f"no backup at {source}")
-    if is_sqlite():
-        restore_sqlite(source, Path(database()["NAME"]))
+    if is_sqlite(db):
+        restore_sqlite(source, Path(db["NAME"]))
     else:
         run_pg_tool(
+            db,
             "pg_restore",
             "--clean",
             "--if-exists",
@@ -91,8 +91,7 @@ def check_sqlite(conn: sqlite3.Connection, path: Path) -> None:
         raise ValueError(f"{path} is not a sound SQLite database: {result}")
 
 
-def run_pg_tool(tool: str, *args: str) -> None:
-    db = database()
+def run_pg_tool(db: dict, tool: str, *args: str) -> None:
     env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or os.environ.get("PGPASSWORD", "")}
     command = [pg_binary(tool), *args, f"--dbname={db['NAME']}"]
     for flag, key in (("--host", "HOST"), ("--port", "PORT"), ("--username", "USER")):

@@ -1,5 +1,6 @@
 """``manage.py backup_db PATH``: a consistent backup while everything keeps running."""
 
+import sqlite3
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -16,6 +17,6 @@ class Command(BaseCommand):
     def handle(self, *args, path: Path, **options) -> None:
         try:
             backup.backup(path)
-        except (OSError, RuntimeError, ValueError) as exc:
+        except (OSError, RuntimeError, ValueError, sqlite3.DatabaseError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"Backed up to {path} ({path.stat().st_size} bytes).")

@@ -1,5 +1,6 @@
 """``manage.py restore_db PATH``: put a backup back. Stop every process first."""
 
+import sqlite3
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -16,6 +17,6 @@ class Command(BaseCommand):
     def handle(self, *args, path: Path, **options) -> None:
         try:
             backup.restore(path)
-        except (OSError, RuntimeError, ValueError) as exc:
+        except (OSError, RuntimeError, ValueError, sqlite3.DatabaseError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"Restored from {path}. Run `manage.py migrate` if the code is newer.")
