@@ -128,7 +128,8 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 # Only behind a proxy that sets X-Forwarded-Proto (and strips a client's own).
-if env_bool("BEHIND_TLS_PROXY", False):
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 # Load balancers and Prometheus talk plain HTTP to the app on the private network.
@@ -176,9 +177,12 @@ SCHEDULER = {
 
 # Health, metrics and heartbeats (scheduler_admin/ops/).
 OPS = {
-    # /metrics answers requests from these networks, or with this bearer token.
+    # /metrics answers requests from these networks, or with this bearer token. Behind a
+    # proxy on the same machine every request comes from loopback: no network by default.
     "METRICS_TOKEN": env_str("METRICS_TOKEN", ""),
-    "METRICS_ALLOWED_NETWORKS": env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128"),
+    "METRICS_ALLOWED_NETWORKS": env_list(
+        "METRICS_ALLOWED_NETWORKS", "" if BEHIND_TLS_PROXY else "127.0.0.1/32,::1/128"
+    ),
     # Recent-activity metrics (fire lag, runs by status, retries) cover this window.
     "METRICS_WINDOW_S": env_int("METRICS_WINDOW_S", 300),
     # A looping process stores its heartbeat at most this often.
