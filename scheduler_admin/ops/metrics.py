@@ -182,7 +182,8 @@ def recent_metrics(since, window_s: int) -> list[Metric]:
     by_status: Counter = Counter()
     retries = lost = 0
     lags = []
-    for status, target, trigger, attempt, scheduled_for, sent_at, error in rows.iterator(2000):
+    # A plain fetch, not .iterator(): server-side cursors break behind PgBouncer.
+    for status, target, trigger, attempt, scheduled_for, sent_at, error in rows:
         by_status[(status, target)] += 1
         retries += trigger == Trigger.RETRY
         lost += status == RunStatus.FAILED and error.startswith("worker lost")
