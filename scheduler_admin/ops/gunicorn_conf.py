@@ -10,8 +10,8 @@ import os
 from scheduler_admin.env import env_int, env_str
 
 bind = env_str("WEB_BIND", "127.0.0.1:8000")
-# Sync workers: each request is a few short queries, and a worker per core and a half
-# kept two cores busy in benchmarks/web_load.py (docs/deploy.md, "Sizing").
+# Sync workers: a page is ~30-45 ms of CPU and a few short queries (benchmarks/web_load.py),
+# so workers rarely wait on I/O: fewer than gunicorn's 2 x cores + 1 rule of thumb.
 workers = env_int("WEB_WORKERS", max(2, (os.cpu_count() or 1) * 3 // 2 + 1))
 timeout = env_int("WEB_TIMEOUT_S", 30)
 graceful_timeout = 20
