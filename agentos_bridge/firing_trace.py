@@ -8,6 +8,7 @@ from typing import Any
 
 from agentos_bridge.outcome import Outcome, RunRequest
 from agentos_bridge.spans import SpanRecord, SpanRecorder, now, save_trace
+from scheduler_admin.ops.logs import bind as bind_log_ids
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ class FiringTrace:
     def __init__(self, request: RunRequest, trace_id: str | None = None):
         self.request = request
         self.trace_id = trace_id or uuid.uuid4().hex
+        bind_log_ids(trace=self.trace_id)  # JSON log lines about this firing carry it
         self.recorder = SpanRecorder()
         started = now()
         self.root = self.recorder.add(

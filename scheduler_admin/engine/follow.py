@@ -42,6 +42,7 @@ from scheduler_admin.engine.db_retry import until_it_lands
 from scheduler_admin.engine.execution import build_request
 from scheduler_admin.engine.outcomes import record_outcome
 from scheduler_admin.models import ImportStatus, RunStage, RunStatus, ScheduleRun
+from scheduler_admin.ops.heartbeat import beat
 
 log = logging.getLogger(__name__)
 
@@ -380,23 +381,30 @@ def run_forever(stop: threading.Event, *, concurrency: int | None = None) -> Non
     _deferred = deferred = Deferred()
     with ThreadPoolExecutor(concurrency, thread_name_prefix="follow") as pool:
         while not stop.is_set():
-            claimed = []
             try:
-                claimed = claim_due(follower, db_now(), concurrency - len(pending))
+                with beat("follower"):
+                    claimed, pending = _one_pass(pool, follower, concurrency, pending, deferred)
             except Exception as exc:  # noqa: BLE001 - a database blip: try again shortly
-                log.warning("follower: claim failed (%s); retrying", type(exc).__name__)
+                log.warning("follower: pass failed (%s); retrying", type(exc).__name__)
                 connection.close()
                 stop.wait(1.0)
-            pending |= {pool.submit(_step_safely, pk, follower) for pk in claimed}
-            if pending:
-                done, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
-            deferred.flush()
+                continue
             if not claimed:
                 stop.wait(option("FOLLOW_POLL_S"))
         log.info("follower %s stopping; finishing %s checks", follower, len(pending))
     deferred.flush()
     _deferred = None
     log.info("follower %s stopped", follower)
+
+
+def _one_pass(pool, follower: str, concurrency: int, pending: set, deferred: Deferred):
+    """Claim what is due, hand it to the pool, store the next check times gathered."""
+    claimed = claim_due(follower, db_now(), concurrency - len(pending))
+    pending = pending | {pool.submit(_step_safely, pk, follower) for pk in claimed}
+    if pending:
+        _done, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
+    deferred.flush()
+    return claimed, pending
 
 
 def follow_until_done(run_pk: int, *, budget_s: float | None = None) -> str:

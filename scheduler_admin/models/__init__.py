@@ -11,6 +11,7 @@ from scheduler_admin.models.alerts import (
 )
 from scheduler_admin.models.artifact import Artifact
 from scheduler_admin.models.audit import AuditAction, AuditEntry
+from scheduler_admin.models.heartbeat import Heartbeat
 from scheduler_admin.models.observability import AgentSession, Span, Trace
 from scheduler_admin.models.run import ImportStatus, RunStage, RunStatus, ScheduleRun, Trigger
 from scheduler_admin.models.schedule import CatchUpPolicy, HttpMethod, OverlapPolicy, Schedule
@@ -33,6 +34,7 @@ __all__ = [
     "AuditEntry",
     "AgentSession",
     "CatchUpPolicy",
+    "Heartbeat",
     "HttpMethod",
     "LOCAL_TARGET_NAME",
     "OverlapPolicy",
