@@ -121,8 +121,11 @@ def execute_runs(run_pks: list[int]) -> dict[int, str]:
         return {run_pks[0]: execute_run(run_pks[0])}
 
     def one(pk: int) -> str:
+        from scheduler_admin.ops.logs import log_context
+
         try:
-            return execute_run(pk)
+            with log_context(run=pk):
+                return execute_run(pk)
         except Exception as exc:  # noqa: BLE001 - one run's trouble is not the batch's
             # Its lease (if it was claimed) runs out and recovery picks it up.
             log.exception("run %s: could not be started (%s)", pk, type(exc).__name__)
