@@ -4,6 +4,7 @@ Every message names what is wrong and what would be valid.
 """
 
 import json
+import math
 import re
 import zoneinfo
 from datetime import UTC, datetime
@@ -87,27 +88,109 @@ def validate_endpoint(value: str) -> None:
         )
 
 
+# Payload limits, the same in the console, the API and the agent tools: a payload is
+# a message for an agent, not a document store, and a deep one would exhaust Python's
+# recursion limit (json, the database adapter, the templates) long before it is useful.
+PAYLOAD_MAX_BYTES = 64 * 1024
+PAYLOAD_MAX_DEPTH = 32
+REASON_MAX_CHARS = 500
+
+
+def _payload_problem(value: object) -> str | None:
+    """What is wrong inside a payload, walked without recursion; None if nothing."""
+    stack = [(value, 1, "payload")]
+    while stack:
+        item, depth, where = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > PAYLOAD_MAX_DEPTH:
+                return f"The payload is nested deeper than {PAYLOAD_MAX_DEPTH} levels."
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    if not isinstance(key, str):
+                        return f"Keys must be text; {where} has {key!r}."
+                    if "\x00" in key:
+                        return f"Text must not contain NUL (\\u0000) characters: a key in {where}."
+                    stack.append((child, depth + 1, f"{where}.{key}"))
+            else:
+                stack.extend((child, depth + 1, f"{where}[{i}]") for i, child in enumerate(item))
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return f"Text must not contain NUL (\\u0000) characters: {where}."
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return f"Numbers must be finite (no NaN or Infinity): {where} is {item}."
+        elif not (item is None or isinstance(item, bool | int)):
+            return f"{where} is not a JSON value."
+    return None
+
+
 def validate_payload(value: object) -> None:
+    """A JSON object that PostgreSQL and SQLite both store as given: no NUL, finite
+    numbers, at most PAYLOAD_MAX_DEPTH levels and PAYLOAD_MAX_BYTES as JSON."""
     if not isinstance(value, dict):
         raise ValidationError(
             'The payload must be a JSON object, such as {"message": "Daily digest"}.',
             code="invalid_payload",
         )
+    if message := _payload_problem(value):
+        raise ValidationError(message, code="invalid_payload")
+    size = len(json.dumps(value, ensure_ascii=False).encode())
+    if size > PAYLOAD_MAX_BYTES:
+        raise ValidationError(
+            f"The payload is {size} bytes as JSON; the limit is {PAYLOAD_MAX_BYTES}.",
+            code="payload_too_large",
+        )
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def parse_payload(text: str) -> dict:
     """Parse payload text from a form or tool; raise a readable ValidationError."""
     if not (text or "").strip():
         return {}
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > PAYLOAD_MAX_BYTES:
+        raise ValidationError(
+            f"The payload is {size} bytes; the limit is {PAYLOAD_MAX_BYTES}.",
+            code="payload_too_large",
+        )
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise ValidationError(
             f"The payload is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
             code="invalid_json",
         ) from None
+    except RecursionError:
+        raise ValidationError(
+            f"The payload is nested deeper than {PAYLOAD_MAX_DEPTH} levels.",
+            code="invalid_payload",
+        ) from None
+    except ValueError as exc:
+        msg = f"The payload is not valid JSON: {exc}."
+        raise ValidationError(msg, code="invalid_json") from None
     validate_payload(value)
     return value
+
+
+def validate_text(value: str) -> None:
+    """Free text PostgreSQL can store (it refuses NUL; SQLite would keep it)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValidationError(
+            "Text must not contain NUL (\\u0000) characters.", code="null_characters_not_allowed"
+        )
+
+
+def validate_reason(value: str) -> None:
+    """A pause reason: shown to everyone, so bounded and storable; never cut silently."""
+    validate_text(value)
+    if len(value) > REASON_MAX_CHARS:
+        raise ValidationError(
+            f"Keep the reason to {REASON_MAX_CHARS} characters; this one has {len(value)}.",
+            code="max_length",
+        )
 
 
 @deconstructible
