@@ -115,6 +115,12 @@ if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 
+# Agent servers may live on private and loopback networks (they usually do); link-local
+# and cloud metadata addresses are refused always (agentos_bridge/netguard.py).
+TARGETS_ALLOW_PRIVATE_NETWORKS = env_bool("TARGETS_ALLOW_PRIVATE_NETWORKS", True)
+# Request bodies (API and forms): larger ones are refused, the API answers JSON 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 1_048_576)
+
 # django-q2: the ORM broker by default, Redis when REDIS_URL is set.
 REDIS_URL = env_str("REDIS_URL", "")
 Q_CLUSTER = {

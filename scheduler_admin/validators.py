@@ -9,6 +9,7 @@ import re
 import zoneinfo
 from datetime import UTC, datetime
 from functools import cache
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
@@ -245,3 +246,54 @@ def validate_run_payload(endpoint: str, method: str, payload: dict) -> None:
                 {"payload": 'A /runs endpoint needs a "message" in the payload.'},
                 code="missing_message",
             )
+
+
+# The console's own secret for its local AgentOS endpoint (/agentos/): never sent away.
+LOCAL_TOKEN_ENV = "AGENTOS_LOCAL_TOKEN"
+
+
+def validate_base_url(value: str) -> None:
+    """An agent server's URL: http or https, no credentials (the token variable is the
+    way), and a host that is not link-local or a cloud metadata address (nor private
+    or loopback with TARGETS_ALLOW_PRIVATE_NETWORKS=false). The same address rule is
+    checked again at every connection (agentos_bridge.netguard)."""
+    from agentos_bridge import netguard
+
+    if not value:
+        return
+    try:
+        parts = urlsplit(value)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise ValidationError("Enter a valid URL.", code="invalid") from None
+    if parts.scheme not in netguard.ALLOWED_SCHEMES:
+        raise ValidationError(
+            f"Use an http:// or https:// URL; {parts.scheme or 'no'} scheme is not allowed.",
+            code="invalid_scheme",
+        )
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError(
+            "Put no user name or password in the URL: name the token's environment "
+            "variable in the token field instead.",
+            code="credentials_in_url",
+        )
+    host = parts.hostname or ""
+    try:
+        addresses = netguard.resolve(host, port)
+    except (OSError, UnicodeError):
+        addresses = []  # not resolvable now; every connection checks it again
+    for address in addresses:
+        if problem := netguard.address_problem(address):
+            raise ValidationError(
+                f"{host} cannot be an agent server: {problem}.", code="blocked_address"
+            )
+
+
+def validate_target_token_env(token_env: str, base_url: str) -> None:
+    """A remote target must not name the console's own local-runtime token."""
+    if base_url and token_env == LOCAL_TOKEN_ENV:
+        raise ValidationError(
+            f"{LOCAL_TOKEN_ENV} is this console's own secret and is never sent to another "
+            "server: use a variable of the agent server's own, such as AGENTOS_PROD_TOKEN.",
+            code="local_token_for_remote",
+        )
