@@ -238,16 +238,6 @@ def validate_token_env(value: str) -> None:
         )
 
 
-def validate_run_payload(endpoint: str, method: str, payload: dict) -> None:
-    """AgentOS's rule: a POST to a /runs endpoint needs a message."""
-    if method == "POST" and endpoint.rstrip("/").endswith("/runs"):
-        if not isinstance(payload, dict) or not str(payload.get("message", "")).strip():
-            raise ValidationError(
-                {"payload": 'A /runs endpoint needs a "message" in the payload.'},
-                code="missing_message",
-            )
-
-
 # The console's own secret for its local AgentOS endpoint (/agentos/): never sent away.
 LOCAL_TOKEN_ENV = "AGENTOS_LOCAL_TOKEN"
 

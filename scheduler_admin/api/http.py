@@ -5,6 +5,7 @@ Errors follow AgentOS (FastAPI): ``{"detail": "text"}`` for 401/403/404/409, and
 """
 
 import json
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -196,9 +197,11 @@ def page_of(queryset, request: HttpRequest, serialize: Callable) -> JsonResponse
     """AgentOS's paged list: ``page`` from 1, ``limit`` 1..1000 (default 100)."""
     page = int_param(request, "page", 1, 1, MAX_ID)
     limit = int_param(request, "limit", 100, 1, 1000)
+    started = time.perf_counter()
     total = queryset.count()
     start = (page - 1) * limit
     items = list(queryset[start : start + limit]) if start < total else []
+    search_time_ms = round((time.perf_counter() - started) * 1000, 2)
     return json_response(
         {
             "data": [serialize(item) for item in items],
@@ -207,6 +210,7 @@ def page_of(queryset, request: HttpRequest, serialize: Callable) -> JsonResponse
                 "limit": limit,
                 "total_pages": (total + limit - 1) // limit,
                 "total_count": total,
+                "search_time_ms": search_time_ms,
             },
         }
     )

@@ -38,7 +38,9 @@ def _schedule_fields() -> dict:
         "payload": {
             "type": "object",
             "nullable": True,
-            "description": 'Sent as the request body; a /runs endpoint needs "message"',
+            "description": "Sent as the request body (AgentOS run endpoints take "
+            '"message" as the input); at most 32 levels deep and 64 KiB as JSON, '
+            "no NUL characters",
             "example": {"message": "Write the daily digest"},
         },
         "cron_expr": {"type": "string", "maxLength": 120, "example": "0 9 * * *"},
@@ -62,8 +64,17 @@ def schemas() -> dict:
         "required": ["id", "name", "method", "endpoint", "cron_expr", "timezone", "enabled"],
         "properties": {
             "id": {"type": "string"},
+            "user_id": {"type": "string", "nullable": True, "description": "Who created it"},
             **fields,
             "next_run_at": _EPOCH,
+            "managed_by": {"type": "string", "enum": ["console", "code"]},
+            "target_type": {
+                "type": "string",
+                "nullable": True,
+                "enum": ["agent", "team", "workflow", None],
+            },
+            "target_id": {"type": "string", "nullable": True},
+            "disabled_reason": {"type": "string", "nullable": True},
             "created_at": _EPOCH,
             "updated_at": _EPOCH,
             "paused_reason": {"type": "string", "nullable": True},
@@ -77,6 +88,7 @@ def schemas() -> dict:
         "properties": {
             "id": {"type": "string"},
             "schedule_id": {"type": "string"},
+            "user_id": {"type": "string", "nullable": True},
             "attempt": {"type": "integer"},
             "triggered_at": _EPOCH,
             "completed_at": _EPOCH,
@@ -95,12 +107,18 @@ def schemas() -> dict:
             "duration_ms": {"type": "integer", "nullable": True},
             "retry_of": {"type": "string", "nullable": True},
             "missed_count": {"type": "integer"},
+            "trace_id": {
+                "type": "string",
+                "nullable": True,
+                "description": "GET /api/traces/{trace_id}: the agent run's trace, else ours",
+            },
+            "scheduler_trace_id": {"type": "string", "nullable": True},
         },
     }
     page_meta = {
         "type": "object",
         "properties": {k: {"type": "integer"} for k in ("page", "limit", "total_pages")}
-        | {"total_count": {"type": "integer"}},
+        | {"total_count": {"type": "integer"}, "search_time_ms": {"type": "number"}},
     }
     node = {
         "type": "object",
