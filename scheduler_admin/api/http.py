@@ -64,7 +64,9 @@ def endpoint(**handlers: tuple[Callable, str]) -> Callable:
                 raise ApiError(401, "Invalid or missing API token: send Authorization: Bearer …")
             if not can(user, action):
                 raise ApiError(403, f"Your role may not {action} here.")
-            return handler(request, user, **kwargs)
+            from scheduler_admin.api.idempotency import answer_once
+
+            return answer_once(request, user, lambda: handler(request, user, **kwargs))
         except ApiError as exc:
             response = json_response({"detail": exc.detail}, status=exc.status)
             if exc.status == 401:
@@ -108,14 +110,19 @@ def _nul_field(data: dict) -> str | None:
     return None
 
 
-def read_json_object(request: HttpRequest, *, allow_empty: bool = False) -> dict:
-    """The request body as a JSON object, or a 422 that says what is wrong with it;
-    413 when it is larger than DATA_UPLOAD_MAX_MEMORY_SIZE."""
+def body_bytes(request: HttpRequest) -> bytes:
+    """The raw body; 413 when it is larger than DATA_UPLOAD_MAX_MEMORY_SIZE."""
     try:
-        raw = request.body
+        return request.body
     except RequestDataTooBig:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         raise ApiError(413, f"The body is larger than the limit of {limit} bytes.") from None
+
+
+def read_json_object(request: HttpRequest, *, allow_empty: bool = False) -> dict:
+    """The request body as a JSON object, or a 422 that says what is wrong with it;
+    413 when it is larger than DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    raw = body_bytes(request)
     if allow_empty and not raw.strip():
         return {}
     try:

@@ -27,6 +27,16 @@ def _ok(schema: str, description: str = "OK", status: str = "200") -> dict:
     return {status: _json(description, schema)}
 
 
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any POST: the same request with the same key within 24 h gets the "
+    "first answer again (Idempotent-Replayed: true) instead of doing the work twice",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+}
+
+
 def _op(summary: str, responses: dict, *, params=(), body: str | None = None, req=False) -> dict:
     operation = {"summary": summary, "parameters": list(params), "responses": responses}
     if body:
@@ -164,6 +174,16 @@ def _paths() -> dict:
     }
 
 
+def _with_idempotency_keys(paths: dict) -> dict:
+    for operations in paths.values():
+        if "post" in operations:
+            post = operations["post"]
+            post["parameters"] = [*post["parameters"], _IDEMPOTENCY_KEY]
+            post["responses"].setdefault("409", _json("Conflict"))
+            post["responses"].setdefault("422", _INVALID["422"])
+    return paths
+
+
 def build() -> dict:
     return {
         "openapi": "3.0.3",
@@ -188,7 +208,7 @@ def build() -> dict:
             },
             "schemas": schemas(),
         },
-        "paths": _paths(),
+        "paths": _with_idempotency_keys(_paths()),
     }
 
 

@@ -1,4 +1,5 @@
 from scheduler_admin.models.audit import AuditAction, AuditEntry
+from scheduler_admin.models.idempotency import IdempotencyKey
 from scheduler_admin.models.observability import AgentSession, Span, Trace
 from scheduler_admin.models.run import RunStatus, ScheduleRun, Trigger
 from scheduler_admin.models.schedule import CatchUpPolicy, HttpMethod, OverlapPolicy, Schedule
@@ -12,6 +13,7 @@ __all__ = [
     "AgentSession",
     "CatchUpPolicy",
     "HttpMethod",
+    "IdempotencyKey",
     "LOCAL_TARGET_NAME",
     "OverlapPolicy",
     "RunStatus",
