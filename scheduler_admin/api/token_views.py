@@ -26,6 +26,8 @@ def token_list(request: HttpRequest) -> HttpResponse:
             error = "Your account has no role here, so a token could do nothing: ask an admin."
         elif not name:
             error = "Give the token a name, such as the script or machine that will use it."
+        elif "\x00" in name:
+            error = "The name must not contain NUL (\\u0000) characters."
         elif len(name) > NAME_MAX:
             error = f"Use at most {NAME_MAX} characters; this name has {len(name)}."
         else:

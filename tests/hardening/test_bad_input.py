@@ -5,8 +5,10 @@ One rule everywhere: refuse (4xx, never 500), name the field, say why, save noth
 """
 
 import json
+import os
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -49,6 +51,11 @@ BAD_FORM_FIELDS = [
     ("pause_after_failures", "1e999"),
     ("overlap_policy", "sk\x00ip"),
 ]
+
+
+def test_the_battery_runs_on_the_database_it_was_given(db):
+    given = os.environ.get("DATABASE_URL", "sqlite")
+    assert connection.vendor == ("postgresql" if given.startswith("postgres") else "sqlite")
 
 
 def form_data(**overrides) -> dict:
@@ -321,3 +328,40 @@ def test_tools_answer_json_naming_the_argument(db, tool, kwargs, field):
     if field:
         assert field in answer.get("fields", {}), answer
     assert snapshot() == before
+
+
+# --- console: targets and tokens ------------------------------------------------------
+
+BAD_TARGET_FIELDS = [
+    ("name", "re\x00mote"),
+    ("description", "a\x00b"),
+    ("base_url", "http://exa\x00mple.com"),
+    ("token_env", "AGENTOS_\x00X"),
+    ("connect_timeout_s", "NaN"),
+    ("connect_timeout_s", "1e999"),
+]
+
+
+@pytest.mark.parametrize("field,value", BAD_TARGET_FIELDS, ids=lambda v: repr(v)[:20])
+def test_target_form_refuses_bad_fields(as_admin, field, value):
+    before = list(Target.objects.order_by("pk").values())
+    data = {
+        "name": "remote",
+        "description": "",
+        "base_url": "http://127.0.0.1:7777",
+        "token_env": "AGENTOS_REMOTE",
+        "connect_timeout_s": "5",
+        field: value,
+    }
+    response = as_admin.post(reverse("target_create"), data)
+    assert response.status_code == 400
+    assert field in response.context["form"].errors
+    assert list(Target.objects.order_by("pk").values()) == before
+
+
+@pytest.mark.parametrize("name", ["to\x00ken", "x" * 101], ids=["nul", "too_long"])
+def test_token_form_refuses_bad_names(as_admin, name):
+    response = as_admin.post(reverse("api_token_list"), {"name": name})
+    assert response.status_code == 400
+    assert "name" in response.context["error"].lower() or "NUL" in response.context["error"]
+    assert not ApiToken.objects.filter(name__startswith="to").exists()

@@ -14,7 +14,15 @@ import pytest
 
 from tests.system.stack import ROOT
 
-BATTERY = Path(__file__).with_name("test_bad_input.py")
+HERE = Path(__file__).parent
+# Our battery, and the older bad-parameter and odd-id tests of the console and the API.
+BATTERY = [
+    HERE / "test_bad_input.py",
+    HERE.parent / "ui" / "test_bad_params.py",
+    HERE.parent / "ui" / "test_odd_ids.py",
+    HERE.parent / "api" / "test_odd_ids.py",
+    HERE.parent / "api" / "test_idempotency.py",
+]
 
 
 @pytest.mark.slow
@@ -22,7 +30,7 @@ def test_bad_input_battery_passes_on_postgresql(postgres_url):
     env = {**os.environ, "DATABASE_URL": postgres_url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(BATTERY)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *map(str, BATTERY)],
         cwd=ROOT,
         env=env,
         capture_output=True,
