@@ -89,6 +89,7 @@ def test_repeated_wrong_passwords_lock_the_user_out_from_that_address(db, settin
     locked = client.post(url, {"username": "alice", "password": "right-one"})
     assert locked.status_code == 429
     assert "Too many failed logins" in locked.content.decode()
+    assert "Try again in 15 minutes" in locked.content.decode()
     assert "_auth_user_id" not in client.session
     # Another address is not locked out for alice.
     other = Client(REMOTE_ADDR="10.9.9.9")
