@@ -171,7 +171,11 @@ class SchedulerTools(Toolkit):
         """
         if denied := self._denied("create"):
             return denied
-        from scheduler_admin.validators import parse_payload, validate_payload
+        from scheduler_admin.validators import (
+            parse_payload,
+            validate_payload,
+            validate_run_message,
+        )
 
         try:
             if isinstance(payload_json, dict):
@@ -199,6 +203,7 @@ class SchedulerTools(Toolkit):
             "retry_delay_s": retry_delay_s,
         }
         try:
+            validate_run_message(data["endpoint"], data["method"], payload)
             schedule = operations.create_schedule(data, user=self.user)
         except ValidationError as exc:
             return _validation_error(exc)

@@ -194,6 +194,18 @@ def validate_reason(value: str) -> None:
         )
 
 
+def validate_run_message(endpoint: str, method: str, payload: dict) -> None:
+    """A POST to a /runs endpoint needs a message. Only the agent tools ask it, as
+    agno's own SchedulerTools do: AgentOS's schedule API (and so ours) accepts such a
+    schedule, and the agent server refuses its runs."""
+    if method == "POST" and endpoint.rstrip("/").endswith("/runs"):
+        if not str(payload.get("message", "")).strip():
+            raise ValidationError(
+                {"payload": 'A /runs endpoint needs a "message" in the payload.'},
+                code="missing_message",
+            )
+
+
 @deconstructible
 class InRange:
     """Both bounds in one message: 'Must be between 1 and 86400; got 0.'"""

@@ -313,7 +313,11 @@ TOOL_CALLS = [
     ("create_schedule", {"name": "n", "cron_expr": "* * * * *", "payload_json": DEEP}, "payload"),
     ("create_schedule", {"name": "n", "cron_expr": "* * * * *", "message": "a\x00"}, "payload"),
     ("create_schedule", {"name": "n\x00", "cron_expr": "* * * * *", "message": "go"}, "name"),
-    ("create_schedule", {"name": "n", "cron_expr": "* * * * *", "timeout_s": "ten"}, "timeout_s"),
+    (
+        "create_schedule",
+        {"name": "n", "cron_expr": "* * * * *", "message": "go", "timeout_s": "ten"},
+        "timeout_s",
+    ),
     ("get_schedule", {"schedule": "a\x00b"}, None),
     ("get_schedule", {"schedule": "9" * 40}, None),
 ]
