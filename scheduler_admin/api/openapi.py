@@ -174,13 +174,17 @@ def _paths() -> dict:
     }
 
 
-def _with_idempotency_keys(paths: dict) -> dict:
+def _with_post_rules(paths: dict) -> dict:
+    """Every POST takes an Idempotency-Key; every body may be too large (413)."""
+    too_large = _json("The body is larger than MAX_REQUEST_BYTES (1 MiB by default)")
     for operations in paths.values():
-        if "post" in operations:
-            post = operations["post"]
-            post["parameters"] = [*post["parameters"], _IDEMPOTENCY_KEY]
-            post["responses"].setdefault("409", _json("Conflict"))
-            post["responses"].setdefault("422", _INVALID["422"])
+        for method, operation in operations.items():
+            if "requestBody" in operation:
+                operation["responses"].setdefault("413", too_large)
+            if method == "post":
+                operation["parameters"] = [*operation["parameters"], _IDEMPOTENCY_KEY]
+                operation["responses"].setdefault("409", _json("Conflict"))
+                operation["responses"].setdefault("422", _INVALID["422"])
     return paths
 
 
@@ -208,7 +212,7 @@ def build() -> dict:
             },
             "schemas": schemas(),
         },
-        "paths": _with_idempotency_keys(_paths()),
+        "paths": _with_post_rules(_paths()),
     }
 
 

@@ -99,3 +99,14 @@ def test_an_unusable_key_is_refused_naming_the_header(api, key):
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
     assert not Schedule.objects.exists()
+
+
+def test_every_post_documents_the_key_and_every_body_the_size_limit():
+    from scheduler_admin.api.openapi import build
+
+    for path, operations in build()["paths"].items():
+        for method, operation in operations.items():
+            headers = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
+            assert ("Idempotency-Key" in headers) == (method == "post"), (method, path)
+            if "requestBody" in operation:
+                assert "413" in operation["responses"], (method, path)
