@@ -7,8 +7,9 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
+from scheduler_admin.api.auth import bearer_user
 from scheduler_admin.api.openapi_schemas import ref, schemas
-from scheduler_admin.models import RunStatus, Trigger
+from scheduler_admin.models import RunStatus, Target, Trigger
 
 
 def _json(description: str, schema: str = "Error") -> dict:
@@ -188,7 +189,7 @@ def _with_post_rules(paths: dict) -> dict:
     return paths
 
 
-def build() -> dict:
+def build(target_names: list[str] | None = None) -> dict:
     return {
         "openapi": "3.0.3",
         "info": {
@@ -210,7 +211,7 @@ def build() -> dict:
                     "description": "A personal API token from /api/tokens/",
                 }
             },
-            "schemas": schemas(),
+            "schemas": schemas(target_names),
         },
         "paths": _with_post_rules(_paths()),
     }
@@ -219,4 +220,9 @@ def build() -> dict:
 @login_not_required
 @require_GET
 def openapi_json(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(build())
+    """Public; to a caller with a valid token it also lists the targets that exist
+    (``target`` becomes an enum), so that every rule on a body is in the description."""
+    names = None
+    if bearer_user(request) is not None:
+        names = list(Target.objects.order_by("name").values_list("name", flat=True))
+    return JsonResponse(build(names))
