@@ -369,3 +369,15 @@ def test_token_form_refuses_bad_names(as_admin, name):
     assert response.status_code == 400
     assert "name" in response.context["error"].lower() or "NUL" in response.context["error"]
     assert not ApiToken.objects.filter(name__startswith="to").exists()
+
+
+@pytest.mark.parametrize("value", ["\x00", "9" * 40, "-1", "²", "1e3"])
+def test_bulk_actions_ignore_ids_that_cannot_exist(as_admin, failed_run, value):
+    before = snapshot()
+    for url, field, extra in (
+        (reverse("schedule_bulk"), "schedule", {"action": "disable", "confirmed": "yes"}),
+        (reverse("run_bulk_retry"), "run", {"confirmed": "yes"}),
+    ):
+        response = as_admin.post(url, {field: [value], **extra})
+        assert response.status_code == 302
+    assert snapshot() == before

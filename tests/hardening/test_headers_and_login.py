@@ -107,3 +107,12 @@ def test_an_admin_unlocks_a_locked_user(db, settings):
     assert client.post(url, {"username": "bob", "password": "right-one"}).status_code == 429
     call_command("axes_reset_username", "bob")
     assert client.post(url, {"username": "bob", "password": "right-one"}).status_code == 302
+
+
+def test_the_command_refuses_a_token_for_a_user_without_a_role(db):
+    from django.core.management import CommandError, call_command
+
+    make_user(None, username="nobody")
+    with pytest.raises(CommandError, match="no role"):
+        call_command("create_api_token", "--user", "nobody", "--name", "script")
+    assert not ApiToken.objects.exists()
