@@ -62,8 +62,9 @@ def answer_once(request: HttpRequest, user, answer: Callable[[], HttpResponse]) 
     if key is None:
         return answer()
     fingerprint = _fingerprint(request)
+    # Forget this user's expired keys (served by the (user, key) index's user prefix).
     IdempotencyKey.objects.filter(
-        user=user, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_TTL
+        user=user, created_at__lt=timezone.now() - IDEMPOTENCY_TTL
     ).delete()
     try:
         # The unique (user, key) row is claimed before the work: of two concurrent

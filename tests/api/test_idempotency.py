@@ -110,3 +110,15 @@ def test_every_post_documents_the_key_and_every_body_the_size_limit():
             assert ("Idempotency-Key" in headers) == (method == "post"), (method, path)
             if "requestBody" in operation:
                 assert "413" in operation["responses"], (method, path)
+
+
+def test_a_key_is_forgotten_after_a_day(api, time_machine):
+    from datetime import UTC, datetime, timedelta
+
+    time_machine.move_to(datetime(2026, 1, 1, tzinfo=UTC), tick=False)
+    schedule = make_schedule()
+    url = f"/api/schedules/{schedule.pk}/trigger"
+    first = post(api, url, key="daily")
+    time_machine.shift(timedelta(hours=24, seconds=1))
+    later = post(api, url, key="daily")
+    assert later.json()["id"] != first.json()["id"]
