@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from agentos_bridge import netguard
 from agentos_bridge.outcome import Outcome, TargetInfo, is_retryable_status
 
 MAX_BODY = 2000
@@ -73,6 +74,11 @@ def session_for(target: TargetInfo) -> requests.Session:
             session.mount("https://", adapter)
             session.trust_env = False
             session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+            # Every connection checks the address it dials (netguard: SSRF, rebinding);
+            # no other scheme (file://, ftp://) has an adapter at all.
+            session.adapters.clear()
+            session.mount("http://", netguard.GuardedAdapter())
+            session.mount("https://", netguard.GuardedAdapter())
             _sessions[key] = session
         return _sessions[key]
 
@@ -134,6 +140,15 @@ def _redact(value: Any, token: str) -> Any:
     return value
 
 
+def clip(value: Any, limit: int, target: TargetInfo | None) -> str:
+    """``value`` as text, redacted and then cut to ``limit`` characters. Always in this
+    order: cut first, a token at the cut would survive in part."""
+    text = str(value)
+    if target is not None:
+        text = redact(text, target)
+    return text[:limit]
+
+
 def connect_timeout(target: TargetInfo, deadline: float | None) -> float:
     """The target's connect timeout, cut to what is left before ``deadline``."""
     if deadline is None:
@@ -159,8 +174,11 @@ def send(
     url = url_for(target, path)
     headers = headers_for(target, idempotency_key)
     connect_s = connect_timeout(target, deadline)
+    # Every body is read through read_body (1 MB cap) unless the caller streams it itself.
+    capped = not kwargs.get("stream")
+    kwargs["stream"] = True
     try:
-        return session_for(target).request(
+        response = session_for(target).request(
             method,
             url,
             headers=headers,
@@ -186,7 +204,8 @@ def send(
         problem = _connection_problem(exc)
         raise CallError(
             f"{problem}: {target.name} at {shown_url(target.base_url)} ({method} {path})",
-            retryable=True,
+            # A refused address stays refused: retrying only repeats the refusal.
+            retryable=netguard.BLOCKED_MESSAGE not in repr(exc),
             delivered=False if problem.startswith(("DNS", "Connection refused")) else None,
         ) from None
     except requests.RequestException as exc:
@@ -199,6 +218,12 @@ def send(
             f"Request to {target.name} failed: {type(exc).__name__} ({method} {path})",
             retryable=False,
         ) from None
+    if capped:
+        # The body gets the read timeout the caller chose for this request (already cut
+        # to what is left of the run), as requests itself would have given it.
+        body_deadline = time.monotonic() + max(MIN_TIMEOUT_S, read_timeout_s)
+        read_body(response, max_bytes=MAX_RESPONSE_BYTES, deadline=body_deadline)
+    return response
 
 
 def send_by(
@@ -300,6 +325,9 @@ def read_body(response: requests.Response, *, max_bytes: int, deadline: float) -
 
 def _connection_problem(exc: Exception) -> str:
     text = repr(exc)
+    if netguard.BLOCKED_MESSAGE in text:
+        detail = text.split(netguard.BLOCKED_MESSAGE + ": ", 1)[1].split("'")[0].split('"')[0]
+        return f"Refused to connect: {detail}"
     if any(
         hint in text
         for hint in (
@@ -332,10 +360,7 @@ def check_status(response: requests.Response, what: str, target: TargetInfo | No
 
 
 def _body_text(response: requests.Response, target: TargetInfo | None) -> str:
-    text = response.text
-    if target is not None:
-        text = redact(text, target)
-    return text[:MAX_BODY]
+    return clip(response.text, MAX_BODY, target)
 
 
 def parse_json(response: requests.Response, what: str, target: TargetInfo | None = None) -> Any:

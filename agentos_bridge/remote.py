@@ -110,7 +110,7 @@ def _plain(request: RunRequest, send: _Sender, trace: FiringTrace, path: str) ->
     try:
         output = response.json() if response.content else None
     except ValueError:
-        output = response.text[: client.MAX_BODY * 10]
+        output = client.clip(response.text, client.MAX_BODY * 10, target)
     output = client.redact(output, target)
     return Outcome(status="success", status_code=response.status_code, output=output)
 
@@ -127,7 +127,7 @@ def _run(request: RunRequest, send: _Sender, trace, kind: str, component_id: str
         span.finish(output=client.redact(body, target))
     if not isinstance(body, dict) or not body.get("run_id"):
         raise CallError(
-            f"POST {path} answered without a run_id: {client.redact(str(body), target)[:500]}",
+            f"POST {path} answered without a run_id: {client.clip(body, 500, target)}",
             retryable=False,
         )
     run_id, session_id = str(body["run_id"]), str(body.get("session_id") or "")
@@ -195,7 +195,7 @@ def _poll(request, send: _Sender, trace, run_path: str, session_id: str, kind: s
 
 def _finished(body: dict, kind: str, ids: dict, target: TargetInfo) -> Outcome:
     status = str(body.get("status", "")).upper()
-    error = client.redact(_error_text(body), target)
+    error = _error_text(body, target)
     if status == "PAUSED":
         requirements = client.redact(body.get("requirements"), target)
         return Outcome(status="paused", requirements=requirements, **ids)
@@ -216,10 +216,10 @@ def _finished(body: dict, kind: str, ids: dict, target: TargetInfo) -> Outcome:
         # only on the step result: that is a failed run for us.
         step = failed[0]
         detail = step.get("error") or step.get("content")
-        message = client.redact(f"Step {step.get('step_name')} failed: {detail}", target)
-        return Outcome(
-            status="failed", error=message[: client.MAX_BODY], retryable=True, output=output, **ids
+        message = client.clip(
+            f"Step {step.get('step_name')} failed: {detail}", client.MAX_BODY, target
         )
+        return Outcome(status="failed", error=message, retryable=True, output=output, **ids)
     return Outcome(status="success", output=output, **ids)
 
 
@@ -231,13 +231,13 @@ def _step(result: Any) -> dict:
     return {key: result.get(key) for key in keys}
 
 
-def _error_text(body: dict) -> str:
+def _error_text(body: dict, target: TargetInfo) -> str:
     error = body.get("error")
     if isinstance(error, dict):
         error = error.get("message") or str(error)
     if not error and str(body.get("status", "")).upper() == "ERROR":
         error = body.get("content")
-    return str(error or "")[: client.MAX_BODY]
+    return client.clip(error or "", client.MAX_BODY, target)
 
 
 def _cancel(send: _Sender, path: str, session_id: str) -> None:

@@ -70,7 +70,7 @@ def _import_media(fetch: "_Fetcher", kind: str, outcome: Outcome) -> int:
 
     component_id = fetch.request.endpoint.strip("/").split("/")[1]
     path = f"/{kind}/{quote(component_id, safe='')}/runs/{quote(outcome.run_id, safe='')}"
-    body = fetch.get(path, {"session_id": outcome.session_id})
+    body = fetch.get(path, {"session_id": outcome.session_id}, client.MAX_RUN_BODY_BYTES)
     return store_media(fetch.request.run_pk, body, source="remote")
 
 
@@ -82,18 +82,20 @@ class _Fetcher:
         self.wait = True
         self.details: dict[str, Any] = {}
 
-    def get(self, path: str, params: dict | None = None) -> Any:
+    def get(
+        self, path: str, params: dict | None = None, max_bytes: int = client.MAX_RESPONSE_BYTES
+    ) -> Any:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise client.CallError("the import's time budget is spent", retryable=False)
         target = self.request.target
-        response = client.send(
+        response = client.send_by(
+            min(self.deadline, time.monotonic() + READ_TIMEOUT_S),
             target,
             "GET",
             path,
             idempotency_key=self.request.idempotency_key,
-            read_timeout_s=min(READ_TIMEOUT_S, remaining),
-            deadline=self.deadline,
+            max_bytes=max_bytes,
             params=params or {},
         )
         client.check_status(response, f"GET {path}", target)

@@ -12,6 +12,7 @@ from typing import Any
 from agno.tools import Toolkit
 from django.core.exceptions import ValidationError
 
+from scheduler_admin.api.http import MAX_ID
 from scheduler_admin.engine import operations
 from scheduler_admin.models import Schedule, ScheduleRun
 from scheduler_admin.roles import can
@@ -79,6 +80,20 @@ def _error(message: str, fields: dict | None = None) -> str:
     return _json({"error": message, **({"fields": fields} if fields else {})})
 
 
+def _bounded_int(value: Any, name: str, low: int, high: int) -> int:
+    """A tool's integer argument: agents send "10", 10.0 or "ten"; refuse what is not
+    a whole number in range (ValueError with a message naming the argument)."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValueError(
+            f"{name} must be a whole number from {low} to {high}; got {value!r}."
+        ) from None
+    if not low <= number <= high:
+        raise ValueError(f"{name} must be from {low} to {high}; got {number}.")
+    return number
+
+
 def _validation_error(exc: ValidationError) -> str:
     fields = exc.message_dict if hasattr(exc, "error_dict") else {}
     lines = [f"{k}: {' '.join(v)}" for k, v in fields.items()] or exc.messages
@@ -111,10 +126,14 @@ class SchedulerTools(Toolkit):
         return None
 
     def _find(self, schedule: str) -> Schedule | None:
+        schedule = str(schedule)
+        if "\x00" in schedule:  # PostgreSQL cannot even compare it: no such name
+            return None
         query = Schedule.objects.select_related("target")
         found = query.filter(name=schedule).first()
-        if found is None and str(schedule).isdigit():
-            found = query.filter(pk=int(schedule)).first()
+        if found is None and schedule.isascii() and schedule.isdigit():
+            if int(schedule) <= MAX_ID:
+                found = query.filter(pk=int(schedule)).first()
         return found
 
     def _not_found(self, schedule: str) -> str:
@@ -154,10 +173,18 @@ class SchedulerTools(Toolkit):
         """
         if denied := self._denied("create"):
             return denied
-        from scheduler_admin.validators import parse_payload
+        from scheduler_admin.validators import (
+            parse_payload,
+            validate_payload,
+            validate_run_message,
+        )
 
         try:
-            payload = parse_payload(payload_json)
+            if isinstance(payload_json, dict):
+                validate_payload(payload_json)
+                payload = payload_json
+            else:
+                payload = parse_payload(str(payload_json or ""))
         except ValidationError as exc:
             return _error(
                 "Invalid payload_json: " + " ".join(exc.messages), {"payload": exc.messages}
@@ -178,6 +205,7 @@ class SchedulerTools(Toolkit):
             "retry_delay_s": retry_delay_s,
         }
         try:
+            validate_run_message(data["endpoint"], data["method"], payload)
             schedule = operations.create_schedule(data, user=self.user)
         except ValidationError as exc:
             return _validation_error(exc)
@@ -195,10 +223,14 @@ class SchedulerTools(Toolkit):
         """
         if denied := self._denied("view"):
             return denied
+        try:
+            limit = _bounded_int(limit, "limit", 1, 200)
+        except ValueError as exc:
+            return _error(str(exc), {"limit": [str(exc)]})
         query = Schedule.objects.select_related("target").order_by("name", "pk")
         if enabled_only:
             query = query.filter(enabled=True)
-        rows = [schedule_dict(s) for s in query[: max(1, min(int(limit), 200))]]
+        rows = [schedule_dict(s) for s in query[:limit]]
         return _json({"data": rows, "count": len(rows)})
 
     def get_schedule(self, schedule: str) -> str:
@@ -247,7 +279,10 @@ class SchedulerTools(Toolkit):
         found = self._find(schedule)
         if found is None:
             return self._not_found(schedule)
-        operations.set_enabled(found, False, user=self.user, reason=reason)
+        try:
+            operations.set_enabled(found, False, user=self.user, reason=str(reason))
+        except ValidationError as exc:
+            return _validation_error(exc)
         return _json(schedule_dict(found))
 
     def delete_schedule(self, schedule: str) -> str:
@@ -329,6 +364,10 @@ class SchedulerTools(Toolkit):
         found = self._find(schedule)
         if found is None:
             return self._not_found(schedule)
-        runs = found.runs.order_by("-pk")[: max(1, min(int(limit), 100))]
+        try:
+            limit = _bounded_int(limit, "limit", 1, 100)
+        except ValueError as exc:
+            return _error(str(exc), {"limit": [str(exc)]})
+        runs = found.runs.order_by("-pk")[:limit]
         rows = [run_dict(r) for r in runs]
         return _json({"data": rows, "count": len(rows)})

@@ -1,6 +1,7 @@
 """Settings, read once from the environment (see README, "Configuration")."""
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -30,10 +31,13 @@ INSTALLED_APPS = [
     "django_q",
     "scheduler_admin",
     "agentos_bridge",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # CSP on every answer, no-store on authenticated ones (outermost: sees them all).
+    "scheduler_admin.security.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -44,12 +48,29 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
     # Static files from the web process itself (hashed names, compressed, cached for a
     # year): no separate file server to configure. In DEBUG, runserver serves them.
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one user
+# name from one address, that pair is locked out for LOGIN_LOCKOUT_MINUTES. An admin
+# unlocks it in /admin/ (Axes -> Access attempts: delete) or with
+# `manage.py axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "scheduler_admin.urls"
 WSGI_APPLICATION = "scheduler_admin.wsgi.application"
@@ -139,6 +160,12 @@ if BEHIND_TLS_PROXY:
 X_FRAME_OPTIONS = "DENY"
 # Load balancers and Prometheus talk plain HTTP to the app on the private network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
+# Agent servers may live on private and loopback networks (they usually do); link-local
+# and cloud metadata addresses are refused always (agentos_bridge/netguard.py).
+TARGETS_ALLOW_PRIVATE_NETWORKS = env_bool("TARGETS_ALLOW_PRIVATE_NETWORKS", True)
+# Request bodies (API and forms): larger ones are refused, the API answers JSON 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 1_048_576)
 
 # django-q2: the ORM broker by default, Redis when REDIS_URL is set.
 REDIS_URL = env_str("REDIS_URL", "")
@@ -267,6 +294,8 @@ LOGGING = {
         # At DEBUG urllib3 logs each request's path, where Slack, Discord and most
         # webhooks carry their token (alert channels): never below INFO.
         "urllib3": {"level": "INFO"},
+        # axes logs every successful login at INFO; failures and lockouts are WARNING.
+        "axes": {"level": "WARNING"},
     },
 }
 

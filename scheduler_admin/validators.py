@@ -4,10 +4,12 @@ Every message names what is wrong and what would be valid.
 """
 
 import json
+import math
 import re
 import zoneinfo
 from datetime import UTC, datetime
 from functools import cache
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
@@ -88,27 +90,121 @@ def validate_endpoint(value: str) -> None:
         )
 
 
+# Payload limits, the same in the console, the API and the agent tools: a payload is
+# a message for an agent, not a document store, and a deep one would exhaust Python's
+# recursion limit (json, the database adapter, the templates) long before it is useful.
+PAYLOAD_MAX_BYTES = 64 * 1024
+PAYLOAD_MAX_DEPTH = 32
+REASON_MAX_CHARS = 500
+
+
+def _payload_problem(value: object) -> str | None:
+    """What is wrong inside a payload, walked without recursion; None if nothing."""
+    stack = [(value, 1, "payload")]
+    while stack:
+        item, depth, where = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > PAYLOAD_MAX_DEPTH:
+                return f"The payload is nested deeper than {PAYLOAD_MAX_DEPTH} levels."
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    if not isinstance(key, str):
+                        return f"Keys must be text; {where} has {key!r}."
+                    if "\x00" in key:
+                        return f"Text must not contain NUL (\\u0000) characters: a key in {where}."
+                    stack.append((child, depth + 1, f"{where}.{key}"))
+            else:
+                stack.extend((child, depth + 1, f"{where}[{i}]") for i, child in enumerate(item))
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return f"Text must not contain NUL (\\u0000) characters: {where}."
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return f"Numbers must be finite (no NaN or Infinity): {where} is {item}."
+        elif not (item is None or isinstance(item, bool | int)):
+            return f"{where} is not a JSON value."
+    return None
+
+
 def validate_payload(value: object) -> None:
+    """A JSON object that PostgreSQL and SQLite both store as given: no NUL, finite
+    numbers, at most PAYLOAD_MAX_DEPTH levels and PAYLOAD_MAX_BYTES as JSON."""
     if not isinstance(value, dict):
         raise ValidationError(
             'The payload must be a JSON object, such as {"message": "Daily digest"}.',
             code="invalid_payload",
         )
+    if message := _payload_problem(value):
+        raise ValidationError(message, code="invalid_payload")
+    size = len(json.dumps(value, ensure_ascii=False).encode())
+    if size > PAYLOAD_MAX_BYTES:
+        raise ValidationError(
+            f"The payload is {size} bytes as JSON; the limit is {PAYLOAD_MAX_BYTES}.",
+            code="payload_too_large",
+        )
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def parse_payload(text: str) -> dict:
     """Parse payload text from a form or tool; raise a readable ValidationError."""
     if not (text or "").strip():
         return {}
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > PAYLOAD_MAX_BYTES:
+        raise ValidationError(
+            f"The payload is {size} bytes; the limit is {PAYLOAD_MAX_BYTES}.",
+            code="payload_too_large",
+        )
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise ValidationError(
             f"The payload is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
             code="invalid_json",
         ) from None
+    except RecursionError:
+        raise ValidationError(
+            f"The payload is nested deeper than {PAYLOAD_MAX_DEPTH} levels.",
+            code="invalid_payload",
+        ) from None
+    except ValueError as exc:
+        msg = f"The payload is not valid JSON: {exc}."
+        raise ValidationError(msg, code="invalid_json") from None
     validate_payload(value)
     return value
+
+
+def validate_text(value: str) -> None:
+    """Free text PostgreSQL can store (it refuses NUL; SQLite would keep it)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValidationError(
+            "Text must not contain NUL (\\u0000) characters.", code="null_characters_not_allowed"
+        )
+
+
+def validate_reason(value: str) -> None:
+    """A pause reason: shown to everyone, so bounded and storable; never cut silently."""
+    validate_text(value)
+    if len(value) > REASON_MAX_CHARS:
+        raise ValidationError(
+            f"Keep the reason to {REASON_MAX_CHARS} characters; this one has {len(value)}.",
+            code="max_length",
+        )
+
+
+def validate_run_message(endpoint: str, method: str, payload: dict) -> None:
+    """A POST to a /runs endpoint needs a message. Only the agent tools ask it, as
+    agno's own SchedulerTools do: AgentOS's schedule API (and so ours) accepts such a
+    schedule, and the agent server refuses its runs."""
+    if method == "POST" and endpoint.rstrip("/").endswith("/runs"):
+        if not str(payload.get("message", "")).strip():
+            raise ValidationError(
+                {"payload": 'A /runs endpoint needs a "message" in the payload.'},
+                code="missing_message",
+            )
 
 
 @deconstructible
@@ -155,11 +251,52 @@ def validate_token_env(value: str) -> None:
         )
 
 
-def validate_run_payload(endpoint: str, method: str, payload: dict) -> None:
-    """AgentOS's rule: a POST to a /runs endpoint needs a message."""
-    if method == "POST" and endpoint.rstrip("/").endswith("/runs"):
-        if not isinstance(payload, dict) or not str(payload.get("message", "")).strip():
+# The console's own secret for its local AgentOS endpoint (/agentos/): never sent away.
+LOCAL_TOKEN_ENV = "AGENTOS_LOCAL_TOKEN"
+
+
+def validate_base_url(value: str) -> None:
+    """An agent server's URL: http or https, no credentials (the token variable is the
+    way), and a host that is not link-local or a cloud metadata address (nor private
+    or loopback with TARGETS_ALLOW_PRIVATE_NETWORKS=false). The same address rule is
+    checked again at every connection (agentos_bridge.netguard)."""
+    from agentos_bridge import netguard
+
+    if not value:
+        return
+    try:
+        parts = urlsplit(value)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise ValidationError("Enter a valid URL.", code="invalid") from None
+    if parts.scheme not in netguard.ALLOWED_SCHEMES:
+        raise ValidationError(
+            f"Use an http:// or https:// URL; {parts.scheme or 'no'} scheme is not allowed.",
+            code="invalid_scheme",
+        )
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError(
+            "Put no user name or password in the URL: name the token's environment "
+            "variable in the token field instead.",
+            code="credentials_in_url",
+        )
+    host = parts.hostname or ""
+    try:
+        addresses = netguard.resolve(host, port)
+    except (OSError, UnicodeError):
+        addresses = []  # not resolvable now; every connection checks it again
+    for address in addresses:
+        if problem := netguard.address_problem(address):
             raise ValidationError(
-                {"payload": 'A /runs endpoint needs a "message" in the payload.'},
-                code="missing_message",
+                f"{host} cannot be an agent server: {problem}.", code="blocked_address"
             )
+
+
+def validate_target_token_env(token_env: str, base_url: str) -> None:
+    """A remote target must not name the console's own local-runtime token."""
+    if base_url and token_env == LOCAL_TOKEN_ENV:
+        raise ValidationError(
+            f"{LOCAL_TOKEN_ENV} is this console's own secret and is never sent to another "
+            "server: use a variable of the agent server's own, such as AGENTOS_PROD_TOKEN.",
+            code="local_token_for_remote",
+        )

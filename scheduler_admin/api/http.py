@@ -5,15 +5,18 @@ Errors follow AgentOS (FastAPI): ``{"detail": "text"}`` for 401/403/404/409, and
 """
 
 import json
+import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from scheduler_admin.api.auth import bearer_user
 from scheduler_admin.roles import can
+from scheduler_admin.validators import PAYLOAD_MAX_DEPTH
 
 # Largest id a path may carry: bigger numbers cannot exist and would overflow the database.
 MAX_ID = 2**63 - 1
@@ -61,7 +64,9 @@ def endpoint(**handlers: tuple[Callable, str]) -> Callable:
                 raise ApiError(401, "Invalid or missing API token: send Authorization: Bearer …")
             if not can(user, action):
                 raise ApiError(403, f"Your role may not {action} here.")
-            return handler(request, user, **kwargs)
+            from scheduler_admin.api.idempotency import answer_once
+
+            return answer_once(request, user, lambda: handler(request, user, **kwargs))
         except ApiError as exc:
             response = json_response({"detail": exc.detail}, status=exc.status)
             if exc.status == 401:
@@ -84,20 +89,40 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _has_nul(value) -> bool:
-    # PostgreSQL cannot store U+0000 in text or jsonb; refuse it at the door.
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+def _nul_field(data: dict) -> str | None:
+    """The top-level field whose value (at any depth) holds a NUL, walked without
+    recursion; PostgreSQL cannot store U+0000 in text or jsonb, so it is refused at
+    the door, the same on every database."""
+    for field, value in data.items():
+        if "\x00" in field:
+            return ""
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str) and "\x00" in item:
+                return field
+            if isinstance(item, dict):
+                if any("\x00" in key for key in item):
+                    return field
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+    return None
+
+
+def body_bytes(request: HttpRequest) -> bytes:
+    """The raw body; 413 when it is larger than DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    try:
+        return request.body
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise ApiError(413, f"The body is larger than the limit of {limit} bytes.") from None
 
 
 def read_json_object(request: HttpRequest, *, allow_empty: bool = False) -> dict:
-    """The request body as a JSON object, or a 422 that says what is wrong with it."""
-    raw = request.body
+    """The request body as a JSON object, or a 422 that says what is wrong with it;
+    413 when it is larger than DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    raw = body_bytes(request)
     if allow_empty and not raw.strip():
         return {}
     try:
@@ -108,13 +133,19 @@ def read_json_object(request: HttpRequest, *, allow_empty: bool = False) -> dict
     except json.JSONDecodeError as exc:
         msg = f"JSON decode error: {exc.msg} at line {exc.lineno}, column {exc.colno}."
         raise unprocessable([problem(["body", exc.pos], msg, "json_invalid")]) from None
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        msg = f"JSON decode error: nested deeper than {PAYLOAD_MAX_DEPTH} levels."
+        raise unprocessable([problem(["body"], msg, "json_invalid")]) from None
+    except ValueError as exc:
         msg = f"JSON decode error: {exc}."
         raise unprocessable([problem(["body"], msg, "json_invalid")]) from None
     if not isinstance(data, dict):
         raise unprocessable([problem(["body"], "The body must be a JSON object.", "dict_type")])
-    if _has_nul(data):
-        raise unprocessable([problem(["body"], "Text must not contain NUL characters.")])
+    field = _nul_field(data)
+    if field is not None:
+        loc = ["body", field] if field else ["body"]
+        msg = "Text must not contain NUL (\\u0000) characters."
+        raise unprocessable([problem(loc, msg, "null_characters_not_allowed")])
     return data
 
 
@@ -173,9 +204,11 @@ def page_of(queryset, request: HttpRequest, serialize: Callable) -> JsonResponse
     """AgentOS's paged list: ``page`` from 1, ``limit`` 1..1000 (default 100)."""
     page = int_param(request, "page", 1, 1, MAX_ID)
     limit = int_param(request, "limit", 100, 1, 1000)
+    started = time.perf_counter()
     total = queryset.count()
     start = (page - 1) * limit
     items = list(queryset[start : start + limit]) if start < total else []
+    search_time_ms = round((time.perf_counter() - started) * 1000, 2)
     return json_response(
         {
             "data": [serialize(item) for item in items],
@@ -184,6 +217,7 @@ def page_of(queryset, request: HttpRequest, serialize: Callable) -> JsonResponse
                 "limit": limit,
                 "total_pages": (total + limit - 1) // limit,
                 "total_count": total,
+                "search_time_ms": search_time_ms,
             },
         }
     )

@@ -8,8 +8,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from scheduler_admin.api import openapi_alerts
+from scheduler_admin.api.auth import bearer_user
 from scheduler_admin.api.openapi_schemas import ref, schemas
-from scheduler_admin.models import RunStatus, Trigger
+from scheduler_admin.models import RunStatus, Target, Trigger
 
 
 def _json(description: str, schema: str = "Error") -> dict:
@@ -26,6 +27,16 @@ _INVALID = {"422": _json("Invalid input; one entry per problem", "ValidationErro
 
 def _ok(schema: str, description: str = "OK", status: str = "200") -> dict:
     return {status: _json(description, schema)}
+
+
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any POST: the same request with the same key within 24 h gets the "
+    "first answer again (Idempotent-Replayed: true) instead of doing the work twice",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+}
 
 
 def _op(summary: str, responses: dict, *, params=(), body: str | None = None, req=False) -> dict:
@@ -172,7 +183,21 @@ def _paths() -> dict:
     }
 
 
-def build() -> dict:
+def _with_post_rules(paths: dict) -> dict:
+    """Every POST takes an Idempotency-Key; every body may be too large (413)."""
+    too_large = _json("The body is larger than MAX_REQUEST_BYTES (1 MiB by default)")
+    for operations in paths.values():
+        for method, operation in operations.items():
+            if "requestBody" in operation:
+                operation["responses"].setdefault("413", too_large)
+            if method == "post":
+                operation["parameters"] = [*operation["parameters"], _IDEMPOTENCY_KEY]
+                operation["responses"].setdefault("409", _json("Conflict"))
+                operation["responses"].setdefault("422", _INVALID["422"])
+    return paths
+
+
+def build(target_names: list[str] | None = None) -> dict:
     return {
         "openapi": "3.0.3",
         "info": {
@@ -194,14 +219,20 @@ def build() -> dict:
                     "description": "A personal API token from /api/tokens/",
                 }
             },
-            "schemas": schemas() | openapi_alerts.schemas(),
+            "schemas": schemas(target_names) | openapi_alerts.schemas(),
         },
-        "paths": _paths()
-        | openapi_alerts.paths(_op, _ok, _ERRORS, _NOT_FOUND, _query, _path, _json),
+        "paths": _with_post_rules(
+            _paths() | openapi_alerts.paths(_op, _ok, _ERRORS, _NOT_FOUND, _query, _path, _json)
+        ),
     }
 
 
 @login_not_required
 @require_GET
 def openapi_json(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(build())
+    """Public; to a caller with a valid token it also lists the targets that exist
+    (``target`` becomes an enum), so that every rule on a body is in the description."""
+    names = None
+    if bearer_user(request) is not None:
+        names = list(Target.objects.order_by("name").values_list("name", flat=True))
+    return JsonResponse(build(names))

@@ -1,6 +1,8 @@
 """Component schemas of the OpenAPI description (see openapi.py): AgentOS's field names
 and our own, with the value ranges the validators enforce."""
 
+import zoneinfo
+
 from scheduler_admin.models import (
     CatchUpPolicy,
     HttpMethod,
@@ -9,7 +11,45 @@ from scheduler_admin.models import (
     RunStatus,
     Trigger,
 )
-from scheduler_admin.validators import LIMITS
+from scheduler_admin.validators import LIMITS, PAYLOAD_MAX_DEPTH
+
+# Text PostgreSQL can store: no NUL anywhere (validators.validate_text, validate_payload).
+NO_NUL = "^[^\\u0000]*$"
+# A path of non-empty segments: never a URL ("://"), never "//", no spaces or controls
+# (validators.validate_endpoint accepts a little more: any printable character).
+ENDPOINT = "^(/[A-Za-z0-9._~!$&'()*+,;=@%-]+)+/?$|^/$"
+
+
+# Members of a payload object: any key without NUL, any JSON value without NUL. Said
+# with patternProperties (JSON Schema draft 4, which OpenAPI 3.0 tools read) since
+# propertyNames is newer.
+_NUL_FREE_MEMBERS = {
+    "patternProperties": {NO_NUL: {"$ref": "#/components/schemas/JsonValue"}},
+    "additionalProperties": False,
+}
+
+
+def _cron_field(values: str, step: str) -> str:
+    item = f"({values})"
+    return f"(\\*(/({step}))?|{item}(,{item})*)"
+
+
+# Five fields, each *, */step or a list of values in range (validators.validate_cron
+# accepts more: ranges, names). Days of the month stop at 28, so that no expression
+# the description allows can fail to fire (30 2 * never does).
+CRON = (
+    "^"
+    + "\\s+".join(
+        (
+            _cron_field("[0-5]?[0-9]", "[1-9]|[1-5][0-9]"),
+            _cron_field("1?[0-9]|2[0-3]", "[1-9]|1[0-9]|2[0-3]"),
+            _cron_field("[1-9]|1[0-9]|2[0-8]", "[1-9]|1[0-9]|2[0-8]"),
+            _cron_field("[1-9]|1[0-2]", "[1-9]|1[0-2]"),
+            _cron_field("[0-7]", "[1-7]"),
+        )
+    )
+    + "$"
+)
 
 _EPOCH = {"type": "integer", "nullable": True, "description": "Unix time, seconds"}
 _ANY = {"nullable": True, "description": "Any JSON value"}
@@ -25,8 +65,12 @@ def _range(field: str, **extra) -> dict:
     return {"type": kind, "minimum": low, "maximum": high, **extra}
 
 
-def _schedule_fields() -> dict:
-    """Writable fields, AgentOS's names first, then ours."""
+def _schedule_fields(target_names: list[str] | None) -> dict:
+    """Writable fields, AgentOS's names first, then ours. ``target_names`` (given to
+    a caller with a token) makes ``target`` an enum of the targets that exist now."""
+    target = {"type": "string", "description": "Target name; default the local runtime"}
+    if target_names is not None:
+        target["enum"] = target_names
     return {
         "name": {
             "type": "string",
@@ -34,27 +78,42 @@ def _schedule_fields() -> dict:
             "pattern": "^[a-zA-Z0-9][a-zA-Z0-9 ._-]*$",
             "example": "daily-digest",
         },
-        "description": {"type": "string", "nullable": True},
+        "description": {"type": "string", "nullable": True, "pattern": NO_NUL},
         "method": {"type": "string", "enum": HttpMethod.values, "default": "POST"},
         "endpoint": {
             "type": "string",
             "maxLength": 512,
+            "pattern": ENDPOINT,
             "description": "A path on the target, never a full URL",
             "example": "/agents/my-agent/runs",
         },
         "payload": {
             "type": "object",
             "nullable": True,
-            "description": 'Sent as the request body; a /runs endpoint needs "message"',
+            **_NUL_FREE_MEMBERS,
+            "description": "Sent as the request body (AgentOS run endpoints take "
+            '"message" as the input); at most 32 levels deep and 64 KiB as JSON, '
+            "no NUL characters",
             "example": {"message": "Write the daily digest"},
         },
-        "cron_expr": {"type": "string", "maxLength": 120, "example": "0 9 * * *"},
-        "timezone": {"type": "string", "maxLength": 64, "default": "UTC"},
+        "cron_expr": {
+            "type": "string",
+            "maxLength": 120,
+            "pattern": CRON,
+            "description": "5 fields. The pattern is the safe subset; ranges (1-5), "
+            "names (MON) and days 29-31 are accepted too when the expression fires",
+            "example": "0 9 * * *",
+        },
+        "timezone": {
+            "type": "string",
+            "enum": sorted(zoneinfo.available_timezones()),
+            "default": "UTC",
+        },
         "timeout_seconds": _range("timeout_s", default=3600),
         "max_retries": _range("max_retries", default=0),
         "retry_delay_seconds": _range("retry_delay_s", default=60),
         "enabled": {"type": "boolean", "default": True},
-        "target": {"type": "string", "description": "Target name; default the local runtime"},
+        "target": target,
         "overlap_policy": {"type": "string", "enum": OverlapPolicy.values},
         "catch_up_policy": {"type": "string", "enum": CatchUpPolicy.values},
         "retry_backoff": _range("retry_backoff"),
@@ -62,15 +121,24 @@ def _schedule_fields() -> dict:
     }
 
 
-def schemas() -> dict:
-    fields = _schedule_fields()
+def schemas(target_names: list[str] | None = None) -> dict:
+    fields = _schedule_fields(target_names)
     schedule = {
         "type": "object",
         "required": ["id", "name", "method", "endpoint", "cron_expr", "timezone", "enabled"],
         "properties": {
             "id": {"type": "string"},
+            "user_id": {"type": "string", "nullable": True, "description": "Who created it"},
             **fields,
             "next_run_at": _EPOCH,
+            "managed_by": {"type": "string", "enum": ["console", "code"]},
+            "target_type": {
+                "type": "string",
+                "nullable": True,
+                "enum": ["agent", "team", "workflow", None],
+            },
+            "target_id": {"type": "string", "nullable": True},
+            "disabled_reason": {"type": "string", "nullable": True},
             "created_at": _EPOCH,
             "updated_at": _EPOCH,
             "paused_reason": {"type": "string", "nullable": True},
@@ -84,6 +152,7 @@ def schemas() -> dict:
         "properties": {
             "id": {"type": "string"},
             "schedule_id": {"type": "string"},
+            "user_id": {"type": "string", "nullable": True},
             "attempt": {"type": "integer"},
             "triggered_at": _EPOCH,
             "completed_at": _EPOCH,
@@ -111,12 +180,18 @@ def schemas() -> dict:
             "deadline_at": _EPOCH,
             "reattach_count": {"type": "integer"},
             "cancelled_by": {"type": "string", "nullable": True},
+            "trace_id": {
+                "type": "string",
+                "nullable": True,
+                "description": "GET /api/traces/{trace_id}: the agent run's trace, else ours",
+            },
+            "scheduler_trace_id": {"type": "string", "nullable": True},
         },
     }
     page_meta = {
         "type": "object",
         "properties": {k: {"type": "integer"} for k in ("page", "limit", "total_pages")}
-        | {"total_count": {"type": "integer"}},
+        | {"total_count": {"type": "integer"}, "search_time_ms": {"type": "number"}},
     }
     node = {
         "type": "object",
@@ -223,7 +298,28 @@ def schemas() -> dict:
         "RetryRequest": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"payload": {"type": "object", "description": "Replaces the input"}},
+            "properties": {
+                "payload": {
+                    "type": "object",
+                    "description": "Replaces the input; the same limits as a schedule's",
+                    **_NUL_FREE_MEMBERS,
+                }
+            },
+        },
+        "JsonValue": {
+            "description": f"Any JSON value without NUL in its text, at most "
+            f"{PAYLOAD_MAX_DEPTH} levels deep",
+            "nullable": True,
+            "anyOf": [
+                {"type": "string", "pattern": NO_NUL},
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "array", "items": ref("JsonValue")},
+                {
+                    "type": "object",
+                    **_NUL_FREE_MEMBERS,
+                },
+            ],
         },
         "TraceNode": node,
         "TraceDetail": trace,

@@ -23,7 +23,7 @@ from scheduler_admin.api.http import (
     unprocessable,
     validation_problems,
 )
-from scheduler_admin.api.serializers import to_run
+from scheduler_admin.api.serializers import runs_for_api, to_run
 from scheduler_admin.engine import operations
 from scheduler_admin.models import RunStatus, ScheduleRun, Trigger
 
@@ -60,7 +60,7 @@ def run_list(request: HttpRequest, user) -> JsonResponse:
     if before := int_param(request, "before", None, 1, MAX_ID):
         runs = runs.filter(pk__lt=before)
     # One row more than the page tells whether an older page exists, without a count.
-    rows = list(runs.order_by("-pk")[: limit + 1])
+    rows = list(runs_for_api(runs).order_by("-pk")[: limit + 1])
     page, more = rows[:limit], len(rows) > limit
     return json_response(
         {
@@ -86,7 +86,7 @@ def run_retry(request: HttpRequest, user, run_id: str) -> JsonResponse:
         raise ApiError(409, str(exc)) from None
     except ValidationError as exc:
         raise unprocessable(validation_problems(exc, {})) from None
-    return json_response(to_run(retry), status=201)
+    return json_response(to_run(runs_for_api(ScheduleRun.objects).get(pk=retry.pk)), status=201)
 
 
 def run_cancel(request: HttpRequest, user, run_id: str) -> JsonResponse:
@@ -103,4 +103,4 @@ def run_cancel(request: HttpRequest, user, run_id: str) -> JsonResponse:
         run = cancel_run(run, user=user)
     except RunNotCancellable as exc:
         raise ApiError(409, str(exc)) from None
-    return json_response(to_run(run))
+    return json_response(to_run(runs_for_api(ScheduleRun.objects).get(pk=run.pk)))

@@ -13,16 +13,21 @@ from scheduler_admin.api.http import (
     unprocessable,
     validation_problems,
 )
-from scheduler_admin.api.serializers import TO_API, schedule_input, to_agentos_schedule, to_run
+from scheduler_admin.api.serializers import (
+    TO_API,
+    runs_for_api,
+    schedule_input,
+    schedules_for_api,
+    to_agentos_schedule,
+    to_run,
+)
 from scheduler_admin.engine import operations
 from scheduler_admin.models import Schedule, ScheduleRun
 
 
 def _get_schedule(schedule_id: str) -> Schedule:
     schedule = (
-        Schedule.objects.select_related("target")
-        .filter(pk=path_id(schedule_id, "Schedule"))
-        .first()
+        schedules_for_api(Schedule.objects).filter(pk=path_id(schedule_id, "Schedule")).first()
     )
     if schedule is None:
         raise ApiError(404, "Schedule not found")
@@ -44,7 +49,7 @@ def _rejected(exc: ValidationError, name: str) -> ApiError:
 
 def schedule_list(request: HttpRequest, user) -> JsonResponse:
     enabled = choice_param(request, "enabled", ("true", "false"))
-    schedules = Schedule.objects.select_related("target").order_by("name")
+    schedules = schedules_for_api(Schedule.objects).order_by("name")
     if enabled is not None:
         schedules = schedules.filter(enabled=enabled == "true")
     return page_of(schedules, request, to_agentos_schedule)
@@ -103,13 +108,15 @@ def schedule_trigger(request: HttpRequest, user, schedule_id: str) -> JsonRespon
 def schedule_runs(request: HttpRequest, user, schedule_id: str) -> JsonResponse:
     schedule = _get_schedule(schedule_id)
     # Served by run_schedule_idx (schedule, -id).
-    runs = ScheduleRun.objects.filter(schedule=schedule).order_by("-pk")
+    runs = runs_for_api(ScheduleRun.objects.filter(schedule=schedule)).order_by("-pk")
     return page_of(runs, request, to_run)
 
 
 def schedule_run_detail(request: HttpRequest, user, schedule_id: str, run_id: str) -> JsonResponse:
-    run = ScheduleRun.objects.filter(
-        pk=path_id(run_id, "Schedule run"), schedule_id=path_id(schedule_id, "Schedule run")
+    run = runs_for_api(
+        ScheduleRun.objects.filter(
+            pk=path_id(run_id, "Schedule run"), schedule_id=path_id(schedule_id, "Schedule run")
+        )
     ).first()
     if run is None:
         raise ApiError(404, "Schedule run not found")

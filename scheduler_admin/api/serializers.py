@@ -5,10 +5,16 @@ Only JSON shapes are checked here (is it a string, an integer, …). Every rule 
 values lives in scheduler_admin.validators and runs in engine.operations.
 """
 
+import re
 from datetime import datetime
 
+from django.db.models import Prefetch, QuerySet
+
 from scheduler_admin.api.http import problem, unprocessable
-from scheduler_admin.models import Schedule, ScheduleRun
+from scheduler_admin.models import Schedule, ScheduleRun, Trace
+
+# AgentOS's target_type/target_id: the component a run endpoint calls.
+_COMPONENT = re.compile(r"^/(agents|teams|workflows)/([^/]+)/runs/?$")
 
 # API name -> model name, where they differ.
 TO_MODEL = {"timeout_seconds": "timeout_s", "retry_delay_seconds": "retry_delay_s"}
@@ -86,10 +92,36 @@ def schedule_input(body: dict) -> dict:
     return data
 
 
+def schedules_for_api(queryset: QuerySet) -> QuerySet:
+    """What to_agentos_schedule reads, in the same query."""
+    return queryset.select_related("target", "created_by")
+
+
+def runs_for_api(queryset: QuerySet) -> QuerySet:
+    """What to_run reads: its users in the same query, its traces in one more."""
+    traces = Trace.objects.only("pk", "trace_id", "source", "schedule_run_id").order_by("pk")
+    return queryset.select_related("triggered_by", "schedule__created_by").prefetch_related(
+        Prefetch("traces", queryset=traces)
+    )
+
+
+def _username(user) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+def _component(endpoint: str) -> tuple[str | None, str | None]:
+    match = _COMPONENT.match(endpoint or "")
+    if not match:
+        return None, None
+    return match.group(1).removesuffix("s"), match.group(2)
+
+
 def to_agentos_schedule(schedule: Schedule) -> dict:
     """A schedule in AgentOS's ScheduleResponse shape, plus our fields."""
+    target_type, target_id = _component(schedule.endpoint)
     return {
         "id": str(schedule.pk),
+        "user_id": _username(schedule.created_by),
         "name": schedule.name,
         "description": schedule.description or None,
         "method": schedule.method,
@@ -102,6 +134,12 @@ def to_agentos_schedule(schedule: Schedule) -> dict:
         "retry_delay_seconds": schedule.retry_delay_s,
         "enabled": schedule.enabled,
         "next_run_at": epoch(schedule.next_run_at),
+        # Who manages the row: "code" for schedules declared in code, else the console.
+        "managed_by": "code" if schedule.code_managed else "console",
+        "target_type": target_type,
+        "target_id": target_id,
+        # Set when the system (not a person) disabled it: auto-pause, cron exhausted.
+        "disabled_reason": (schedule.paused_reason or None) if not schedule.enabled else None,
         "created_at": epoch(schedule.created_at),
         "updated_at": epoch(schedule.updated_at),
         # Ours:
@@ -119,9 +157,14 @@ def to_agentos_schedule(schedule: Schedule) -> dict:
 def to_run(run: ScheduleRun) -> dict:
     """A run in AgentOS's ScheduleRunResponse shape, plus our fields. ``triggered_at``
     and ``created_at`` are when the run was queued; ``started_at`` when a worker began."""
+    traces = list(run.traces.all())
+    agent_trace = next((t.trace_id for t in traces if t.source != "scheduler"), None)
+    ours = next((t.trace_id for t in traces if t.source == "scheduler"), None)
     return {
         "id": str(run.pk),
         "schedule_id": str(run.schedule_id),
+        # AgentOS: the caller for a manual run, otherwise the schedule's owner.
+        "user_id": _username(run.triggered_by or run.schedule.created_by),
         "attempt": run.attempt,
         "triggered_at": epoch(run.queued_at),
         "completed_at": epoch(run.completed_at),
@@ -146,4 +189,8 @@ def to_run(run: ScheduleRun) -> dict:
         "deadline_at": epoch(run.deadline_at),
         "reattach_count": run.reattach_count,
         "cancelled_by": str(run.cancelled_by_id) if run.cancelled_by_id else None,
+        # GET /api/traces/{trace_id}: the agent run's trace when it was imported, else
+        # our own trace of the firing; scheduler_trace_id is always ours.
+        "trace_id": agent_trace or ours,
+        "scheduler_trace_id": ours,
     }

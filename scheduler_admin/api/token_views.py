@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from scheduler_admin.models import ApiToken
+from scheduler_admin.roles import can
 
 NAME_MAX = ApiToken._meta.get_field("name").max_length
 
@@ -21,15 +22,20 @@ def token_list(request: HttpRequest) -> HttpResponse:
     error, raw, created = "", "", None
     if request.method == "POST":
         name = request.POST.get("name", "").strip()
-        if not name:
+        if not can(request.user, "view"):
+            error = "Your account has no role here, so a token could do nothing: ask an admin."
+        elif not name:
             error = "Give the token a name, such as the script or machine that will use it."
+        elif "\x00" in name:
+            error = "The name must not contain NUL (\\u0000) characters."
         elif len(name) > NAME_MAX:
             error = f"Use at most {NAME_MAX} characters; this name has {len(name)}."
         else:
             created, raw = ApiToken.issue(request.user, name)
     tokens = ApiToken.objects.filter(user=request.user).order_by("-pk")
     context = {"tokens": tokens, "error": error, "raw_token": raw, "created": created}
-    return render(request, "api/token_list.html", context, status=400 if error else 200)
+    status = 403 if error and not can(request.user, "view") else 400 if error else 200
+    return render(request, "api/token_list.html", context, status=status)
 
 
 @require_POST

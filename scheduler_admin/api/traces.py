@@ -9,7 +9,7 @@ from django.http import HttpRequest, JsonResponse
 
 from agentos_bridge import agentos_shapes
 from scheduler_admin.api.http import ApiError, json_response
-from scheduler_admin.api.serializers import epoch, to_run
+from scheduler_admin.api.serializers import epoch, runs_for_api, to_run
 from scheduler_admin.models import AgentSession, ScheduleRun, Trace
 
 SESSION_RUNS_LIMIT = 100
@@ -22,7 +22,14 @@ def _lookup_key(value: str, what: str) -> str:
 
 
 def trace_detail(request: HttpRequest, user, trace_id: str) -> JsonResponse:
-    trace = Trace.objects.filter(trace_id=_lookup_key(trace_id, "Trace")).first()
+    """A trace by its id, or by the agent run id it traces (what a run's ``run_id``
+    says; AgentOS's run ids and trace ids differ)."""
+    key = _lookup_key(trace_id, "Trace")
+    trace = Trace.objects.filter(trace_id=key).first() or (
+        # The agent's own trace before ours of the same firing.
+        Trace.objects.filter(run_id=key).exclude(source="scheduler").order_by("-pk").first()
+        or Trace.objects.filter(run_id=key).order_by("-pk").first()
+    )
     if trace is None:
         raise ApiError(404, "Trace not found")
     spans = list(trace.spans.order_by("start_time", "pk"))
@@ -66,7 +73,8 @@ def session_detail(request: HttpRequest, user, session_id: str) -> JsonResponse:
     """The stored session (null fields when only runs know it) and its newest runs."""
     key = _lookup_key(session_id, "Session")
     session = AgentSession.objects.select_related("target").filter(session_id=key).first()
-    runs = list(ScheduleRun.objects.filter(session_id=key).order_by("-pk")[:SESSION_RUNS_LIMIT])
+    runs = runs_for_api(ScheduleRun.objects.filter(session_id=key)).order_by("-pk")
+    runs = list(runs[:SESSION_RUNS_LIMIT])
     if session is None and not runs:
         raise ApiError(404, "Session not found")
     body = {"session_id": key, **_session_fields(session)}

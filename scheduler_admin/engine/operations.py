@@ -13,7 +13,7 @@ from scheduler_admin.engine.audit import record
 from scheduler_admin.engine.dispatch import dispatch
 from scheduler_admin.engine.snapshot import request_snapshot
 from scheduler_admin.models import Schedule, ScheduleRun, Target, Trigger
-from scheduler_admin.validators import validate_payload
+from scheduler_admin.validators import validate_payload, validate_reason, validate_text
 
 EDITABLE_FIELDS = (
     "name",
@@ -91,7 +91,29 @@ def _validate(schedule: Schedule) -> None:
         validate_payload(schedule.payload)
     except ValidationError as exc:
         raise ValidationError({"payload": exc.messages}) from None
+    # NUL first too: PostgreSQL cannot even compare such text (full_clean's unique
+    # check would fail with a database error), and SQLite would store it.
+    errors = {}
+    for key in EDITABLE_FIELDS:
+        try:
+            validate_text(getattr(schedule, key, None) if key != "target" else None)
+        except ValidationError as exc:
+            errors[key] = exc.messages
+    if errors:
+        raise ValidationError(errors)
     schedule.full_clean()
+
+
+def _name_taken(schedule: Schedule) -> bool:
+    return Schedule.objects.filter(name=schedule.name).exclude(pk=schedule.pk).exists()
+
+
+def _not_saved(exc: IntegrityError, schedule: Schedule) -> ValidationError:
+    """Only a real unique violation on the name says "already exists"; any other
+    refusal by the database is reported as such (validation should have caught it)."""
+    if _name_taken(schedule):
+        return ValidationError({"name": "A schedule with this name already exists."})
+    return ValidationError(f"The database refused this schedule: {str(exc).splitlines()[0]}")
 
 
 def next_run_after(schedule: Schedule, now: datetime) -> datetime | None:
@@ -111,9 +133,10 @@ def create_schedule(data: dict, *, user=None, code_managed: bool = False) -> Sch
         schedule.created_by = schedule.updated_by = user
     with transaction.atomic():
         try:
-            schedule.save()
-        except IntegrityError:  # a concurrent create took the name
-            raise ValidationError({"name": "A schedule with this name already exists."}) from None
+            with transaction.atomic():
+                schedule.save()
+        except IntegrityError as exc:  # e.g. a concurrent create took the name
+            raise _not_saved(exc, schedule) from None
         record(user, "created", schedule)
     return schedule
 
@@ -147,9 +170,10 @@ def update_schedule(schedule: Schedule, data: dict, *, user=None) -> dict:
         with transaction.atomic():
             schedule.save(update_fields=fields)
             record(user, "updated", schedule, changes=changes)
-    except IntegrityError:  # a concurrent rename took the name
+    except IntegrityError as exc:  # e.g. a concurrent rename took the name
+        error = _not_saved(exc, schedule)
         _restore(schedule, original)
-        raise ValidationError({"name": "A schedule with this name already exists."}) from None
+        raise error from None
     return changes
 
 
@@ -173,15 +197,21 @@ def delete_schedule(schedule: Schedule, *, user=None) -> None:
 
 
 def set_enabled(schedule: Schedule, enabled: bool, *, user=None, reason: str = "") -> int:
-    """Enable (clearing any pause) or disable (with an optional reason). Disabling
-    cancels the schedule's waiting runs (retries, held runs); returns how many."""
+    """Enable (clearing any pause) or disable (with an optional reason). A reason that
+    is too long or holds NUL raises ValidationError (on "reason"); nothing is saved.
+    Disabling cancels the schedule's waiting runs (retries, held runs); returns how many."""
     cancelled = 0
+    reason = reason.strip()
+    try:
+        validate_reason(reason)
+    except ValidationError as exc:
+        raise ValidationError({"reason": exc.messages}) from None
     schedule.enabled = enabled
     if enabled:
         schedule.paused_reason, schedule.consecutive_failures = "", 0
         schedule.next_run_at = next_run_after(schedule, timezone.now())
     else:
-        schedule.paused_reason = reason.strip()[:500]
+        schedule.paused_reason = reason
         schedule.next_run_at = None
     if getattr(user, "is_authenticated", False):
         schedule.updated_by = user
@@ -262,7 +292,16 @@ def retry_run(run: ScheduleRun, *, payload: dict | None = None, user=None) -> Sc
                     retry_of=run,
                     triggered_by=user if getattr(user, "is_authenticated", False) else None,
                 )
-        except IntegrityError:
+        except IntegrityError as exc:
+            # Only the unique (schedule, scheduled_for, attempt) says "retried already".
+            taken = ScheduleRun.objects.filter(
+                schedule_id=run.schedule_id,
+                scheduled_for=run.scheduled_for,
+                attempt=(last or run.attempt) + 1,
+            ).exists()
+            if not taken:
+                msg = f"The database refused this retry: {str(exc).splitlines()[0]}"
+                raise ValidationError({"payload": msg}) from None
             raise RunNotRetryable("This run is being retried already.") from None
         note = "with an edited payload" if payload is not None else ""
         record(user, "retried", run.schedule, run=retry, note=note)

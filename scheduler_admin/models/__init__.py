@@ -12,6 +12,7 @@ from scheduler_admin.models.alerts import (
 from scheduler_admin.models.artifact import Artifact
 from scheduler_admin.models.audit import AuditAction, AuditEntry
 from scheduler_admin.models.heartbeat import Heartbeat
+from scheduler_admin.models.idempotency import IdempotencyKey
 from scheduler_admin.models.observability import AgentSession, Span, Trace
 from scheduler_admin.models.run import ImportStatus, RunStage, RunStatus, ScheduleRun, Trigger
 from scheduler_admin.models.schedule import CatchUpPolicy, HttpMethod, OverlapPolicy, Schedule
@@ -36,6 +37,7 @@ __all__ = [
     "CatchUpPolicy",
     "Heartbeat",
     "HttpMethod",
+    "IdempotencyKey",
     "LOCAL_TARGET_NAME",
     "OverlapPolicy",
     "ImportStatus",

@@ -1,8 +1,16 @@
 """Agent servers that schedules point at."""
 
+from urllib.parse import urlsplit, urlunsplit
+
+from django.core.exceptions import ValidationError
 from django.db import models
 
-from scheduler_admin.validators import InRange, validate_token_env
+from scheduler_admin.validators import (
+    InRange,
+    validate_base_url,
+    validate_target_token_env,
+    validate_token_env,
+)
 
 LOCAL_TARGET_NAME = "local"
 
@@ -49,3 +57,25 @@ class Target(models.Model):
     @property
     def is_local(self) -> bool:
         return not self.base_url
+
+    @property
+    def shown_base_url(self) -> str:
+        """The URL without any user:password part (such URLs are refused now; older
+        rows may still hold one)."""
+        parts = urlsplit(self.base_url)
+        if "@" not in parts.netloc:
+            return self.base_url
+        return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+    def clean(self) -> None:
+        errors = {}
+        for field, check in (
+            ("base_url", lambda: validate_base_url(self.base_url)),
+            ("token_env", lambda: validate_target_token_env(self.token_env, self.base_url)),
+        ):
+            try:
+                check()
+            except ValidationError as exc:
+                errors[field] = exc.messages
+        if errors:
+            raise ValidationError(errors)

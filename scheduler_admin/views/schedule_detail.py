@@ -3,6 +3,7 @@ controls (enable, disable, pause with a reason, trigger now, delete)."""
 
 from cronsim import CronSimError
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -66,7 +67,11 @@ def schedule_pause(request, pk: int):
     if not reason:
         messages.error(request, "Say why you pause it: the reason is shown to everyone.")
         return redirect("schedule_detail", pk=pk)
-    cancelled = operations.set_enabled(schedule, False, user=request.user, reason=reason)
+    try:
+        cancelled = operations.set_enabled(schedule, False, user=request.user, reason=reason)
+    except ValidationError as exc:
+        messages.error(request, "Not paused. Reason: " + " ".join(exc.messages))
+        return redirect("schedule_detail", pk=pk)
     messages.success(request, f"Paused {schedule.name}: {reason}{_cancelled_note(cancelled)}")
     return redirect("schedule_detail", pk=pk)
 

@@ -69,3 +69,43 @@ def test_fuzzing_finds_no_server_error_and_no_undocumented_answer(server):
         no_server_error()
         checked += 1
     assert checked == 19  # 15 + /api/alerts (channels, incidents, one, acknowledge)
+
+
+def test_no_body_the_description_allows_is_refused(server):
+    """Positive data acceptance: every rule the server enforces on a body is in the
+    description, so a schema-valid create, update or retry is never a 422."""
+    schedule = make_schedule(endpoint="/agents/a/runs", payload={"message": "m"})
+    run = make_run(schedule, status=RunStatus.FAILED, session_id="s-1")
+    known = {"schedule_id": str(schedule.pk), "run_id": str(run.pk)}
+    headers = {"Authorization": f"Bearer {token_for('admin')}"}
+    schema = schemathesis.openapi.from_url(f"{server.url}/api/openapi.json", headers=headers)
+    checked = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.body is None or not len(operation.body):
+            continue
+        names = {p.name for p in operation.path_parameters}
+        fixed = {k: v for k, v in known.items() if k in names}
+        strategy = operation.as_strategy(
+            GenerationMode.POSITIVE, **({"path_parameters": fixed} if fixed else {})
+        )
+
+        @settings(
+            max_examples=EXAMPLES * 2,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=strategy)
+        def accepted(case):
+            # A key sent again with another body is a 422 on purpose (the IETF
+            # Idempotency-Key draft says so): bodies are what this test is about.
+            case.headers = {
+                k: v for k, v in (case.headers or {}).items() if k.lower() != "idempotency-key"
+            }
+            response = case.call(base_url=server.url, headers=headers, timeout=10)
+            assert response.status_code != 422, (case.operation.label, case.body, response.text)
+
+        accepted()
+        checked += 1
+    assert checked == 3  # create, update, retry

@@ -39,7 +39,6 @@ BAD_INPUT = [
     ({"max_retries": 11}, "max_retries", "between 0 and 10"),
     ({"retry_delay_s": 3601}, "retry_delay_s", "between 1 and 3600"),
     ({"name": "-leading dash"}, "name", "starting with a letter or digit"),
-    ({"endpoint": "/agents/a/runs", "payload": {}}, "payload", 'needs a "message"'),
     ({"target": "nowhere"}, "target", "Unknown target"),
     ({"colour": "blue"}, "colour", "Unknown field"),
 ]

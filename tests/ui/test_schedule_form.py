@@ -49,7 +49,7 @@ BAD_INPUT = [
     ({"max_retries": "11"}, "max_retries", "Must be between 0 and 10; got 11."),
     ({"retry_delay_s": "99999"}, "retry_delay_s", "Must be between 1 and 3600"),
     ({"endpoint": "https://example.com/runs"}, "endpoint", "not a full URL"),
-    ({"payload": "{}"}, "payload", "needs a &quot;message&quot;"),
+    ({"payload": '{"message": "a\\u0000"}'}, "payload", "NUL"),
     ({"name": "taken"}, "name", "already exists"),
 ]
 

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from scheduler_admin.models import ApiToken
+from scheduler_admin.roles import can
 
 
 class Command(BaseCommand):
@@ -19,10 +20,12 @@ class Command(BaseCommand):
             owner = User.objects.get(**{User.USERNAME_FIELD: user})
         except User.DoesNotExist:
             raise CommandError(f"No user named {user!r}.") from None
+        if not can(owner, "view"):
+            raise CommandError(f"{user!r} has no role here; give them one before a token.")
         name = name.strip()
         limit = ApiToken._meta.get_field("name").max_length
-        if not name or len(name) > limit:
-            raise CommandError(f"Give a name of 1 to {limit} characters.")
+        if not name or len(name) > limit or "\x00" in name:
+            raise CommandError(f"Give a name of 1 to {limit} characters, without NUL.")
         token, raw = ApiToken.issue(owner, name)
         self.stderr.write(f"Token {token.prefix}… (id {token.pk}) for {user}; copy it now:")
         self.stdout.write(raw)
