@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from scheduler_admin.env import env_bool, env_float, env_int, env_list, env_str
 
@@ -142,18 +143,28 @@ else:
 
 # The scheduler's own knobs (engine/).
 SCHEDULER = {
-    "POLL_INTERVAL_S": env_float("SCHEDULER_POLL_INTERVAL_S", 1.0),
-    "LEASE_S": env_float("SCHEDULER_LEASE_S", 30.0),
-    "REDISPATCH_AFTER_S": env_float("SCHEDULER_REDISPATCH_AFTER_S", 60.0),
-    "CATCH_UP_WINDOW_S": env_int("SCHEDULER_CATCH_UP_WINDOW_S", 86400),
-    "CATCH_UP_MAX_RUNS": env_int("SCHEDULER_CATCH_UP_MAX_RUNS", 100),
-    "LATE_AFTER_S": env_float("SCHEDULER_LATE_AFTER_S", 60.0),
-    "BATCH_SIZE": env_int("SCHEDULER_BATCH_SIZE", 500),
+    # Ranges: a zero batch or lease would spin the loop, a zero catch-up cap would fire
+    # every listed time; refused at start like any other bad value.
+    "POLL_INTERVAL_S": env_float("SCHEDULER_POLL_INTERVAL_S", 1.0, 0.05, 60),
+    "LEASE_S": env_float("SCHEDULER_LEASE_S", 30.0, 1, 3600),
+    "REDISPATCH_AFTER_S": env_float("SCHEDULER_REDISPATCH_AFTER_S", 60.0, 5, 86400),
+    "CATCH_UP_WINDOW_S": env_int("SCHEDULER_CATCH_UP_WINDOW_S", 86400, 0, 7 * 86400),
+    "CATCH_UP_MAX_RUNS": env_int("SCHEDULER_CATCH_UP_MAX_RUNS", 100, 1, 1000),
+    "LATE_AFTER_S": env_float("SCHEDULER_LATE_AFTER_S", 60.0, 0, 86400),
+    "BATCH_SIZE": env_int("SCHEDULER_BATCH_SIZE", 500, 1, 5000),
     # django_q: hand runs to the cluster; inline: run them in the caller's process;
     # thread: run them in a background thread of the caller (live-server tests);
     # manual: leave them queued (unit tests drive execution step by step).
     "DISPATCH": env_str("SCHEDULER_DISPATCH", "django_q"),
+    # Runs (with their traces), audit rows and django-q2 task rows older than this are
+    # pruned by the scheduler (engine/retention.py); 0 keeps everything.
+    "RUN_RETENTION_DAYS": env_int("RUN_RETENTION_DAYS", 90, 0, 36500),
 }
+if SCHEDULER["DISPATCH"] not in ("django_q", "inline", "thread", "manual"):
+    raise ImproperlyConfigured(
+        f"SCHEDULER_DISPATCH={SCHEDULER['DISPATCH']!r} is not one of django_q, inline, "
+        "thread, manual."
+    )
 
 # Schedules declared in code, upserted at start (engine/registry.py).
 CODE_SCHEDULES: list[dict] = []
