@@ -1,5 +1,6 @@
 from scheduler_admin.models.audit import AuditAction, AuditEntry
 from scheduler_admin.models.observability import AgentSession, Span, Trace
+from scheduler_admin.models.retention import PruneLog
 from scheduler_admin.models.run import RunStatus, ScheduleRun, Trigger
 from scheduler_admin.models.schedule import CatchUpPolicy, HttpMethod, OverlapPolicy, Schedule
 from scheduler_admin.models.target import LOCAL_TARGET_NAME, Target
@@ -14,6 +15,7 @@ __all__ = [
     "HttpMethod",
     "LOCAL_TARGET_NAME",
     "OverlapPolicy",
+    "PruneLog",
     "RunStatus",
     "Schedule",
     "ScheduleRun",

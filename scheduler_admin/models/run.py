@@ -34,6 +34,16 @@ class ScheduleRunQuerySet(models.QuerySet):
     def active(self) -> "ScheduleRunQuerySet":
         return self.filter(status__in=ACTIVE_STATUSES)
 
+    def in_progress(self, now: datetime) -> "ScheduleRunQuerySet":
+        """What the overlap policies count as "in progress": a running call, or a queued
+        run whose time has come (it waits only for a free worker). A retry waiting out
+        its delay is not a call in flight, and a buffered run waits behind the others.
+        Served by run_active_schedule_idx."""
+        return self.filter(
+            models.Q(status=RunStatus.RUNNING)
+            | models.Q(status=RunStatus.QUEUED, held_for_overlap=False, not_before__lte=now)
+        )
+
     def failed(self) -> "ScheduleRunQuerySet":
         return self.filter(status__in=FAILED_STATUSES)
 
@@ -121,6 +131,12 @@ class ScheduleRun(models.Model):
                 fields=["not_before"],
                 name="run_dispatch_idx",
                 condition=models.Q(status="queued"),
+            ),
+            # Overlap checks: a schedule's queued and running runs, never its history.
+            models.Index(
+                fields=["schedule", "not_before"],
+                name="run_active_schedule_idx",
+                condition=models.Q(status__in=["queued", "running"]),
             ),
             models.Index(
                 fields=["lease_expires_at"],
