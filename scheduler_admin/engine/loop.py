@@ -5,7 +5,7 @@ import threading
 from collections import Counter
 from datetime import datetime, timedelta
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from scheduler_admin.engine.config import option
@@ -44,13 +44,20 @@ def tick(now: datetime) -> dict[str, int]:
                 FAULTS[name],
             )
             counts[f"{name}_failed"] = 1
-            # A broken connection must not fail the steps after this one too.
-            close_old_connections()
+            _drop_broken_connection()
         else:
             if name in _FAILING:
                 _FAILING.discard(name)
                 log.warning("scheduler step %r recovered", name)
     return counts
+
+
+def _drop_broken_connection() -> None:
+    """A connection the failure broke (say, PostgreSQL restarted) must not fail the
+    steps after this one too: close it and the next query opens a fresh one."""
+    if connection.connection is not None and not connection.in_atomic_block:
+        if not connection.is_usable():
+            connection.close()
 
 
 STEPS = (

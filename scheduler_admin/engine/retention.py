@@ -59,7 +59,8 @@ def prunable_runs(cutoff: datetime):
         .exclude(status__in=ACTIVE_STATUSES)
         .filter(Exists(newer))
         .exclude(in_open_streak)
-        .order_by("pk")
+        # By run_queued_at_idx: only old rows are visited, never the recent history.
+        .order_by("queued_at", "pk")
     )
 
 

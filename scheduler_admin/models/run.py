@@ -39,7 +39,9 @@ class ScheduleRunQuerySet(models.QuerySet):
         run whose time has come (it waits only for a free worker). A retry waiting out
         its delay is not a call in flight, and a buffered run waits behind the others.
         Served by run_active_schedule_idx."""
-        return self.filter(
+        # The status IN (…) term, as written in the index's condition, lets SQLite use
+        # the partial index (it matches conditions term by term).
+        return self.filter(status__in=ACTIVE_STATUSES).filter(
             models.Q(status=RunStatus.RUNNING)
             | models.Q(status=RunStatus.QUEUED, held_for_overlap=False, not_before__lte=now)
         )
@@ -64,7 +66,11 @@ class ScheduleRunQuerySet(models.QuerySet):
         return self.filter(status=RunStatus.QUEUED, dispatched_at__lt=older_than)
 
     def lease_expired(self, now: datetime) -> "ScheduleRunQuerySet":
-        return self.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now)
+        # Ordered by the run_lease_idx column: the default (-pk) order made SQLite walk
+        # the whole table backwards to find a few running rows.
+        return self.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now).order_by(
+            "lease_expires_at"
+        )
 
 
 class ScheduleRun(models.Model):
