@@ -150,11 +150,27 @@ class Postgres:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         self._as_postgres(self.initdb, "-D", str(self.dir), "-A", "trust", "-U", "postgres")
+        self._pg_ctl("start")
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _pg_ctl(self, action: str, *extra: str) -> None:
         opts = f"'-p {self.port} -c listen_addresses=127.0.0.1 -c max_connections=200 -k /tmp'"
         self._as_postgres(
-            self.pg_ctl, "-D", str(self.dir), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"
+            self.pg_ctl,
+            "-D",
+            str(self.dir),
+            "-o",
+            opts,
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            action,
+            *extra,
         )
-        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def restart(self) -> None:
+        """Stop (fast: open connections are cut) and start again on the same port."""
+        self._pg_ctl("restart", "-m", "fast")
 
     def stop(self) -> None:
         self._as_postgres(self.pg_ctl, "-D", str(self.dir), "-m", "fast", "-w", "stop")
