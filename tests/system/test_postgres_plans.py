@@ -70,3 +70,53 @@ def test_every_tick_query_on_postgres_uses_an_index(postgres_url, tmp_path):
     result = stack.shell(SCRIPT)
     assert result["explained"] >= 6  # firing, overlap checks, dispatch, reaping, redispatch
     assert result["seq_scans"] == []
+
+
+BACKOFF_SCRIPT = r"""
+import json, threading
+from scheduler_admin.engine import loop
+
+
+class RecordingStop(threading.Event):
+    waits = []
+
+    def wait(self, timeout=None):
+        self.waits.append(timeout)
+        return super().wait(timeout)
+
+
+stop = RecordingStop()
+threading.Timer(3.0, stop.set).start()
+loop.run_forever(stop)
+print(json.dumps(stop.waits))
+"""
+
+
+def test_a_scheduler_backs_off_while_another_holds_the_due_rows_locked(postgres_url, tmp_path):
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS backoff")
+        conn.execute("CREATE DATABASE backoff")
+    url = postgres_url.rsplit("/", 1)[0] + "/backoff"
+    stack = Stack(url, logs=tmp_path, SCHEDULER_DISPATCH="manual")
+    stack.manage("migrate", "--no-input", "-v0")
+    stack.shell(
+        "import json, datetime\n"
+        "from scheduler_admin.engine.operations import create_schedule\n"
+        "from scheduler_admin.models import Schedule\n"
+        "s = create_schedule({'name': 'held', 'endpoint': '/noop', 'cron_expr': '* * * * *'})\n"
+        "Schedule.objects.filter(pk=s.pk).update(next_run_at=datetime.datetime(2026, 1, 1, "
+        "tzinfo=datetime.UTC))\n"
+        "print(json.dumps(s.pk))"
+    )
+    with psycopg.connect(url) as other_scheduler:
+        # Another scheduler's claim, held open: the due row stays locked meanwhile.
+        other_scheduler.execute("SELECT id FROM agno_schedules FOR UPDATE")
+        waits = stack.shell(BACKOFF_SCRIPT)
+        other_scheduler.rollback()
+    # The row stays due all along: the loop waits longer each time, up to the poll
+    # interval (0.5 s here), instead of re-polling every 10 ms.
+    assert len([w for w in waits if w < 0.03]) <= 2
+    assert max(waits) >= 0.45
+    assert stack.query("SELECT COUNT(*) FROM agno_schedule_runs") == [(0,)]
