@@ -120,3 +120,52 @@ def test_a_scheduler_backs_off_while_another_holds_the_due_rows_locked(postgres_
     assert len([w for w in waits if w < 0.03]) <= 2
     assert max(waits) >= 0.45
     assert stack.query("SELECT COUNT(*) FROM agno_schedule_runs") == [(0,)]
+
+
+BUFFER_SCRIPT = r"""
+import json
+from datetime import UTC, datetime, timedelta
+from scheduler_admin.engine import dispatch as d
+from scheduler_admin.engine.dispatch import dispatch_ready
+from scheduler_admin.engine.firing import fire_due
+from scheduler_admin.engine.operations import create_schedule
+from scheduler_admin.models import Schedule, ScheduleRun
+
+sent = []
+d.dispatch = lambda pks: sent.extend(pks)
+t0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
+s = create_schedule({"name": "buffered", "endpoint": "/noop", "cron_expr": "*/5 * * * *",
+                     "overlap_policy": "buffer_one"})
+Schedule.objects.filter(pk=s.pk).update(next_run_at=t0)
+running = ScheduleRun.objects.create(schedule=s, scheduled_for=t0 - timedelta(minutes=10),
+                                     status="running", not_before=t0, input={})
+held = ScheduleRun.objects.create(schedule=s, scheduled_for=t0 - timedelta(minutes=5),
+                                  held_for_overlap=True, not_before=t0, input={})
+steps = {"while running": dispatch_ready(t0 + timedelta(seconds=5))}
+ScheduleRun.objects.filter(pk=running.pk).update(status="success")
+fire_due(t0 + timedelta(seconds=6))  # the next time comes as the running one ends
+newer = ScheduleRun.objects.get(scheduled_for=t0)
+steps["sent by firing"] = list(sent)
+steps["newer held"] = newer.held_for_overlap
+steps["while the buffered runs"] = dispatch_ready(t0 + timedelta(seconds=8))
+ScheduleRun.objects.filter(pk=held.pk).update(status="success")
+steps["after it"] = dispatch_ready(t0 + timedelta(seconds=9))
+steps["ids"] = [held.pk, newer.pk]
+print(json.dumps(steps))
+"""
+
+
+def test_buffer_one_on_postgres_runs_one_at_a_time_in_order(postgres_url, tmp_path):
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS buffer")
+        conn.execute("CREATE DATABASE buffer")
+    stack = Stack(postgres_url.rsplit("/", 1)[0] + "/buffer", logs=tmp_path)
+    stack.manage("migrate", "--no-input", "-v0")
+    steps = stack.shell(BUFFER_SCRIPT)
+    held, newer = steps["ids"]
+    assert steps["while running"] == []
+    assert steps["sent by firing"] == [held] and steps["newer held"] is True
+    assert steps["while the buffered runs"] == []
+    assert steps["after it"] == [newer]
