@@ -80,14 +80,16 @@ def _ts(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")  # Django's SQLite datetime text
 
 
-def add_history(schedule_ids: list[int], start_index: int, count: int) -> None:
-    """Finished runs, oldest first, a minute apart per schedule (scheduled_for unique)."""
+def add_history(schedule_ids: list[int], start_index: int, count: int, total: int) -> None:
+    """Finished runs, oldest first, spread over the last 60 days (inside the retention
+    period: pruning is measured on its own, below)."""
     from django.db import connection
 
     connection.ensure_connection()
     raw = connection.connection
     rng = random.Random(start_index)
-    base = datetime(2020, 1, 1, tzinfo=UTC)
+    base = datetime.now(UTC) - timedelta(days=61)
+    spacing = timedelta(days=60) / max(1, total // len(schedule_ids))
     sql = (
         "INSERT INTO agno_schedule_runs (schedule_id, attempt, scheduled_for, trigger, status,"
         " not_before, dispatched_at, held_for_overlap, queued_at, started_at, completed_at,"
@@ -98,7 +100,7 @@ def add_history(schedule_ids: list[int], start_index: int, count: int) -> None:
     n = len(schedule_ids)
     batch = []
     for i in range(start_index, start_index + count):
-        at = _ts(base + timedelta(minutes=i // n))
+        at = _ts(base + spacing * (i // n))
         status = "success" if rng.random() < 0.9 else "failed"
         batch.append((schedule_ids[i % n], at, status, at, at, at, at, at, 50, 200, f"run-{i}"))
         if len(batch) == 50_000:
@@ -167,7 +169,7 @@ def main() -> None:
     loaded = 0
     for size in sizes:
         started = time.perf_counter()
-        add_history(schedule_ids, loaded, size - loaded)
+        add_history(schedule_ids, loaded, size - loaded, sizes[-1])
         loaded = size
         load_s = time.perf_counter() - started
         result = measure(schedule_ids, args.due, args.rounds)
@@ -177,6 +179,27 @@ def main() -> None:
             f"   (history loaded in {load_s:.0f} s)",
             flush=True,
         )
+    measure_prune()
+
+
+def measure_prune() -> None:
+    """One prune step (the loop's share of a backlog) with half the history expired."""
+    from django.conf import settings
+
+    from scheduler_admin.engine import retention
+
+    settings.SCHEDULER = {**settings.SCHEDULER, "RUN_RETENTION_DAYS": 30}
+    samples = []
+    for _ in range(5):
+        retention._next_prune_at = None
+        t0 = time.process_time()
+        pruned = len(retention.prune_step(datetime.now(UTC)))
+        samples.append(((time.process_time() - t0) * 1000, pruned))
+    p50 = statistics.median(t for t, _ in samples)
+    print(
+        f"\nprune step with a backlog (RUN_RETENTION_DAYS=30): {samples[0][1]} runs deleted "
+        f"per tick, p50 {p50:.1f} ms CPU"
+    )
 
 
 if __name__ == "__main__":

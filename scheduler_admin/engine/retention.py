@@ -1,6 +1,6 @@
 """Retention: delete history older than RUN_RETENTION_DAYS, a small batch at a time.
 
-Each batch is its own short transaction (a few hundred rows), so pruning never holds
+Each batch is its own short transaction (200 rows), so pruning never holds
 a long lock: on SQLite the write lock is released between batches and workers renew
 their leases in between. Never deleted, however old:
 - the latest run of every schedule (its page and the API show "last run");
@@ -25,10 +25,12 @@ from scheduler_admin.models.run import ACTIVE_STATUSES, RunStatus
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+# One batch of 200 runs costs about 40 ms (benchmarks/tick_cost.py): small enough to
+# sit in a tick without delaying the firings behind it.
+BATCH = 200
 # The loop prunes at most this many batches per tick, and comes back every
 # PRUNE_EVERY, or on the next tick while a backlog remains.
-BATCHES_PER_TICK = 4
+BATCHES_PER_TICK = 1
 PRUNE_EVERY = timedelta(minutes=10)
 
 

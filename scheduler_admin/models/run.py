@@ -144,6 +144,14 @@ class ScheduleRun(models.Model):
                 name="run_active_schedule_idx",
                 condition=models.Q(status__in=["queued", "running"]),
             ),
+            # Retries of a run (run page, retry, prune's SET NULL). Nearly every run has
+            # no retry_of: once ANALYZEd, SQLite judges the plain FK index useless and
+            # scans the table; this one holds only the retries.
+            models.Index(
+                fields=["retry_of"],
+                name="run_retry_of_idx",
+                condition=models.Q(retry_of__isnull=False),
+            ),
             models.Index(
                 fields=["lease_expires_at"],
                 name="run_lease_idx",
