@@ -93,8 +93,22 @@ def dispatch_ready(now: datetime) -> list[int]:
             .update(dispatched_at=now, held_for_overlap=False)
         ]
         claimed = sorted(plain + released)
-        dispatch(claimed)
+        _send_in_transaction(claimed)
+    _send_after_transaction(claimed)
     return claimed
+
+
+def _send_in_transaction(run_pks: list[int]) -> None:
+    """To a broker: inside the marking transaction, so a broker error rolls the marks
+    back (with the ORM broker the jobs are rows of the same commit)."""
+    if option("DISPATCH") == "django_q":
+        dispatch(run_pks)
+
+
+def _send_after_transaction(run_pks: list[int]) -> None:
+    """In-process modes (inline, thread) execute the run: never inside our transaction."""
+    if option("DISPATCH") != "django_q":
+        dispatch(run_pks)
 
 
 def _resend_due(now: datetime) -> Q:
@@ -130,5 +144,6 @@ def redispatch_lost(now: datetime) -> list[int]:
             ).update(dispatched_at=now, dispatch_count=count + 1):
                 log.warning("run %s: never started by a worker; dispatching it again", pk)
                 resent.append(pk)
-        dispatch(resent)  # a broker error rolls the re-send marks back
+        _send_in_transaction(resent)  # a broker error rolls the re-send marks back
+    _send_after_transaction(resent)
     return resent

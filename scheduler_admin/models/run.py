@@ -61,10 +61,6 @@ class ScheduleRunQuerySet(models.QuerySet):
             status=RunStatus.QUEUED, dispatched_at__isnull=True, held_for_overlap=False
         )
 
-    def lost_in_dispatch(self, older_than: datetime) -> "ScheduleRunQuerySet":
-        """Handed to the broker long ago and never started: the message was lost."""
-        return self.filter(status=RunStatus.QUEUED, dispatched_at__lt=older_than)
-
     def lease_expired(self, now: datetime) -> "ScheduleRunQuerySet":
         # Ordered by the run_lease_idx column: the default (-pk) order made SQLite walk
         # the whole table backwards to find a few running rows.

@@ -134,3 +134,16 @@ def test_rows_still_due_after_a_tick_are_retried_with_a_growing_wait():
     waits = [next_delay(0.0, streak, poll_s=1.0) for streak in range(1, 9)]
     assert waits[0] >= 0.02
     assert waits == sorted(waits) and waits[-1] == 1.0
+
+
+def test_a_broker_error_in_dispatch_ready_leaves_the_runs_undispatched(settings, monkeypatch):
+    settings.SCHEDULER = {**settings.SCHEDULER, "DISPATCH": "django_q"}
+    run = make_run(make_schedule(), queued_at=T0, not_before=T0)
+
+    def broker_down(pks):
+        raise redis.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(dispatch_module, "dispatch", broker_down)
+    with pytest.raises(redis.ConnectionError):
+        dispatch_ready(T0 + timedelta(seconds=5))
+    assert ScheduleRun.objects.get(pk=run.pk).dispatched_at is None  # tried again next tick
