@@ -38,10 +38,11 @@ class ScheduleRunQuerySet(models.QuerySet):
         """What the overlap policies count as "in progress": a running call, or a queued
         run whose time has come (it waits only for a free worker). A retry waiting out
         its delay is not a call in flight, and a buffered run waits behind the others.
-        Served by run_active_schedule_idx."""
-        # The status IN (…) term, as written in the index's condition, lets SQLite use
-        # the partial index (it matches conditions term by term).
-        return self.filter(status__in=ACTIVE_STATUSES).filter(
+        Served by run_running_schedule_idx and run_queued_schedule_idx."""
+        # Two branches, one partial index each (SQLite: MULTI-INDEX OR). No `status IN`
+        # term: with bound parameters SQLite cannot match it to a partial index and,
+        # once ANALYZEd, walked each schedule's whole history instead.
+        return self.filter(
             models.Q(status=RunStatus.RUNNING)
             | models.Q(status=RunStatus.QUEUED, held_for_overlap=False, not_before__lte=now)
         )
@@ -134,11 +135,16 @@ class ScheduleRun(models.Model):
                 name="run_dispatch_idx",
                 condition=models.Q(status="queued"),
             ),
-            # Overlap checks: a schedule's queued and running runs, never its history.
+            # Overlap checks: a schedule's running and queued runs, never its history.
+            models.Index(
+                fields=["schedule"],
+                name="run_running_schedule_idx",
+                condition=models.Q(status="running"),
+            ),
             models.Index(
                 fields=["schedule", "not_before"],
-                name="run_active_schedule_idx",
-                condition=models.Q(status__in=["queued", "running"]),
+                name="run_queued_schedule_idx",
+                condition=models.Q(status="queued"),
             ),
             # Retries of a run (run page, retry, prune's SET NULL). Nearly every run has
             # no retry_of: once ANALYZEd, SQLite judges the plain FK index useless and
