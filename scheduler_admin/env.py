@@ -1,5 +1,6 @@
 """Typed readers for environment variables: each fails loudly on a bad value."""
 
+import math
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -26,24 +27,39 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use true or false.")
 
 
-def env_float(name: str, default: float) -> float:
+def env_float(
+    name: str, default: float, minimum: float | None = None, maximum: float | None = None
+) -> float:
     raw = os.environ.get(name)
     if raw is None:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    # float() takes "nan" and "inf": neither is a usable duration.
+    if not math.isfinite(value):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a finite number.")
+    return _in_range(name, raw, value, minimum, maximum)
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    return _in_range(name, raw, value, minimum, maximum)
+
+
+def _in_range(name: str, raw: str, value, minimum, maximum):
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        low = "" if minimum is None else f" from {minimum}"
+        high = "" if maximum is None else f" to {maximum}"
+        raise ImproperlyConfigured(f"{name}={raw!r} is out of range; use a value{low}{high}.")
+    return value
 
 
 def env_list(name: str, default: str = "") -> list[str]:

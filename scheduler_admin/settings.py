@@ -194,13 +194,15 @@ else:
 
 # The scheduler's own knobs (engine/).
 SCHEDULER = {
-    "POLL_INTERVAL_S": env_float("SCHEDULER_POLL_INTERVAL_S", 1.0),
-    "LEASE_S": env_float("SCHEDULER_LEASE_S", 30.0),
-    "REDISPATCH_AFTER_S": env_float("SCHEDULER_REDISPATCH_AFTER_S", 60.0),
-    "CATCH_UP_WINDOW_S": env_int("SCHEDULER_CATCH_UP_WINDOW_S", 86400),
-    "CATCH_UP_MAX_RUNS": env_int("SCHEDULER_CATCH_UP_MAX_RUNS", 100),
-    "LATE_AFTER_S": env_float("SCHEDULER_LATE_AFTER_S", 60.0),
-    "BATCH_SIZE": env_int("SCHEDULER_BATCH_SIZE", 500),
+    # Ranges: a zero batch or lease would spin the loop, a zero catch-up cap would fire
+    # every listed time; refused at start like any other bad value.
+    "POLL_INTERVAL_S": env_float("SCHEDULER_POLL_INTERVAL_S", 1.0, 0.05, 60),
+    "LEASE_S": env_float("SCHEDULER_LEASE_S", 30.0, 1, 3600),
+    "REDISPATCH_AFTER_S": env_float("SCHEDULER_REDISPATCH_AFTER_S", 60.0, 5, 86400),
+    "CATCH_UP_WINDOW_S": env_int("SCHEDULER_CATCH_UP_WINDOW_S", 86400, 0, 7 * 86400),
+    "CATCH_UP_MAX_RUNS": env_int("SCHEDULER_CATCH_UP_MAX_RUNS", 100, 1, 1000),
+    "LATE_AFTER_S": env_float("SCHEDULER_LATE_AFTER_S", 60.0, 0, 86400),
+    "BATCH_SIZE": env_int("SCHEDULER_BATCH_SIZE", 500, 1, 5000),
     # django_q: hand runs to the cluster; inline: run them in the caller's process;
     # thread: run them in a background thread of the caller (live-server tests);
     # manual: leave them queued (unit tests drive execution step by step).
@@ -209,11 +211,19 @@ SCHEDULER = {
     # longest wait between two checks of one run, and how often to look for due checks.
     # How long a submit may take before its answer counts as lost (then the run is
     # looked up on the server by its session, never sent blindly again).
-    "SUBMIT_TIMEOUT_S": env_float("SCHEDULER_SUBMIT_TIMEOUT_S", 30.0),
-    "FOLLOW_CONCURRENCY": env_int("SCHEDULER_FOLLOW_CONCURRENCY", 32),
-    "FOLLOW_MAX_INTERVAL_S": env_float("SCHEDULER_FOLLOW_MAX_INTERVAL_S", 2.0),
-    "FOLLOW_POLL_S": env_float("SCHEDULER_FOLLOW_POLL_S", 0.1),
+    "SUBMIT_TIMEOUT_S": env_float("SCHEDULER_SUBMIT_TIMEOUT_S", 30.0, 1, 600),
+    "FOLLOW_CONCURRENCY": env_int("SCHEDULER_FOLLOW_CONCURRENCY", 32, 1, 1024),
+    "FOLLOW_MAX_INTERVAL_S": env_float("SCHEDULER_FOLLOW_MAX_INTERVAL_S", 2.0, 0.1, 60),
+    "FOLLOW_POLL_S": env_float("SCHEDULER_FOLLOW_POLL_S", 0.1, 0.01, 10),
+    # Runs (with their traces), audit rows and django-q2 task rows older than this are
+    # pruned by the scheduler (engine/retention.py); 0 keeps everything.
+    "RUN_RETENTION_DAYS": env_int("RUN_RETENTION_DAYS", 90, 0, 36500),
 }
+if SCHEDULER["DISPATCH"] not in ("django_q", "inline", "thread", "manual"):
+    raise ImproperlyConfigured(
+        f"SCHEDULER_DISPATCH={SCHEDULER['DISPATCH']!r} is not one of django_q, inline, "
+        "thread, manual."
+    )
 
 # Alerting (scheduler_admin/alerts/, docs/alerts.md).
 ALERTS = {

@@ -47,3 +47,27 @@ def test_a_bad_boolean_in_the_environment_fails_loudly(tmp_path):
     result = manage({"DEBUG": "maybe"}, "check")
     assert result.returncode != 0
     assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+SCHEDULER_BAD_VALUES = [
+    ("SCHEDULER_BATCH_SIZE", "0", "out of range"),
+    ("SCHEDULER_CATCH_UP_MAX_RUNS", "0", "out of range"),
+    ("SCHEDULER_LEASE_S", "0", "out of range"),
+    ("SCHEDULER_POLL_INTERVAL_S", "-1", "out of range"),
+    ("SCHEDULER_POLL_INTERVAL_S", "nan", "not a finite number"),
+    ("SCHEDULER_REDISPATCH_AFTER_S", "0", "out of range"),
+    ("SCHEDULER_CATCH_UP_WINDOW_S", "-5", "out of range"),
+    ("SCHEDULER_LATE_AFTER_S", "inf", "not a finite number"),
+    ("RUN_RETENTION_DAYS", "-1", "out of range"),
+    ("SCHEDULER_DISPATCH", "carrier-pigeon", "is not one of"),
+]
+
+
+def test_scheduler_settings_out_of_range_stop_the_process_naming_the_variable(tmp_path):
+    for name, value, message in SCHEDULER_BAD_VALUES:
+        result = manage(
+            {"DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", name: value},
+            "check",
+        )
+        assert result.returncode != 0, name
+        assert f"{name}={value!r}" in result.stderr and message in result.stderr, result.stderr

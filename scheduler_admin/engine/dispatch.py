@@ -8,7 +8,7 @@ update, so a second delivery does nothing.
 import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 
 from scheduler_admin.engine.config import option
@@ -44,29 +44,85 @@ def dispatch(run_pks: list[int]) -> None:
             async_task(TASK, chunk, task_name=f"runs-{chunk[0]}-{len(chunk)}")
 
 
+# A run committed by a scheduler (or the console) is that process's to hand over for
+# this long; past it, any scheduler's dispatch_ready sends it (the process died or the
+# broker was down in between).
+HANDOVER_GRACE_S = 1.0
+
+
+def hand_over(run_pks: list[int], now: datetime) -> list[int]:
+    """Send freshly committed runs to the workers, then mark them dispatched.
+
+    Sent first, marked after: a crash in between leaves them undispatched, and the next
+    dispatch_ready of any scheduler sends them (a second delivery does nothing). If the
+    broker is down, nothing is marked and the error is raised: the runs wait, queued,
+    and are sent when it is back.
+    """
+    if not run_pks:
+        return []
+    dispatch(run_pks)
+    ScheduleRun.objects.filter(pk__in=run_pks, dispatched_at__isnull=True).update(dispatched_at=now)
+    return run_pks
+
+
 def dispatch_ready(now: datetime) -> list[int]:
-    """Dispatch queued runs whose time has come: retries after their delay, and
-    buffered runs whose schedule has nothing left running."""
-    running = (
-        ScheduleRun.objects.active()
-        .filter(schedule_id=OuterRef("schedule_id"), held_for_overlap=False)
+    """Dispatch queued runs whose time has come: retries after their delay, buffered
+    runs whose schedule has nothing left in progress, and runs whose handover was lost.
+
+    Claimed, sent and marked in one transaction (rows locked, SKIP LOCKED on PostgreSQL):
+    if the broker fails or the process dies, the rows stay undispatched for next time.
+    """
+    in_progress = (
+        ScheduleRun.objects.in_progress(now)
+        .filter(schedule_id=OuterRef("schedule_id"))
         .exclude(pk=OuterRef("pk"))
     )
-    ready = list(
-        ScheduleRun.objects.ready_to_dispatch(now)
-        .annotate(busy=Exists(running))
-        .filter(Q(held_for_overlap=False) | Q(busy=False))
-        .values_list("pk", flat=True)[: option("BATCH_SIZE")]
-    )
-    claimed = [
-        pk
-        for pk in ready
-        if ScheduleRun.objects.filter(
-            pk=pk, status=RunStatus.QUEUED, dispatched_at__isnull=True
-        ).update(dispatched_at=now, held_for_overlap=False)
-    ]
-    dispatch(claimed)
+    with transaction.atomic():
+        ready = ScheduleRun.objects.ready_to_dispatch(now).filter(
+            queued_at__lte=now - timedelta(seconds=HANDOVER_GRACE_S)
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            ready = ready.select_for_update(skip_locked=True)
+        rows = list(ready.values_list("pk", "held_for_overlap")[: option("BATCH_SIZE")])
+        plain = [pk for pk, held in rows if not held]
+        ScheduleRun.objects.filter(pk__in=plain).update(dispatched_at=now)
+        # A buffered run is released only if, at the moment of the UPDATE, nothing else
+        # of its schedule is in progress: the check and the release are one statement.
+        released = [
+            pk
+            for pk, held in rows
+            if held
+            and ScheduleRun.objects.filter(pk=pk, status=RunStatus.QUEUED, held_for_overlap=True)
+            .filter(~Exists(in_progress))
+            .update(dispatched_at=now, held_for_overlap=False)
+        ]
+        claimed = sorted(plain + released)
+        _send_in_transaction(claimed)
+    _send_after_transaction(claimed)
     return claimed
+
+
+def _send_in_transaction(run_pks: list[int]) -> None:
+    """To a broker: inside the marking transaction, so a broker error rolls the marks
+    back (with the ORM broker the jobs are rows of the same commit)."""
+    if option("DISPATCH") == "django_q":
+        dispatch(run_pks)
+
+
+def _send_after_transaction(run_pks: list[int]) -> None:
+    """In-process modes (inline, thread) execute the run: never inside our transaction."""
+    if option("DISPATCH") != "django_q":
+        dispatch(run_pks)
+
+
+def _resend_due(now: datetime) -> Q:
+    """Runs sent at least min(base × 2^count, 1 h) ago, as SQL: one branch per count."""
+    base = option("REDISPATCH_AFTER_S")
+    due, count = Q(), 0
+    while base * 2**count < 3600:
+        due |= Q(dispatch_count=count, dispatched_at__lte=now - timedelta(seconds=base * 2**count))
+        count += 1
+    return due | Q(dispatch_count__gte=count, dispatched_at__lte=now - timedelta(seconds=3600))
 
 
 def redispatch_lost(now: datetime) -> list[int]:
@@ -75,20 +131,23 @@ def redispatch_lost(now: datetime) -> list[int]:
     A run may also just be waiting behind long runs, so each re-send waits twice as
     long as the one before (60 s, 2 min, 4 min … up to an hour): a busy queue does not
     fill the broker with copies. Every copy is harmless (the claim is conditional).
+    The wait is applied in SQL, oldest first, so an old lost run never waits behind
+    newer ones.
     """
-    base = option("REDISPATCH_AFTER_S")
-    candidates = ScheduleRun.objects.lost_in_dispatch(now - timedelta(seconds=base))
+    candidates = (
+        ScheduleRun.objects.filter(status=RunStatus.QUEUED, dispatched_at__isnull=False)
+        .filter(_resend_due(now))
+        .order_by("dispatched_at", "pk")
+        .values_list("pk", "dispatched_at", "dispatch_count")[:500]
+    )
     resent = []
-    for pk, dispatched_at, count in candidates.values_list("pk", "dispatched_at", "dispatch_count")[
-        :500
-    ]:
-        wait = timedelta(seconds=min(base * 2**count, 3600))
-        if dispatched_at > now - wait:
-            continue
-        if ScheduleRun.objects.filter(
-            pk=pk, status=RunStatus.QUEUED, dispatched_at=dispatched_at
-        ).update(dispatched_at=now, dispatch_count=count + 1):
-            log.warning("run %s: never started by a worker; dispatching it again", pk)
-            resent.append(pk)
-    dispatch(resent)
+    with transaction.atomic():
+        for pk, dispatched_at, count in candidates:
+            if ScheduleRun.objects.filter(
+                pk=pk, status=RunStatus.QUEUED, dispatched_at=dispatched_at
+            ).update(dispatched_at=now, dispatch_count=count + 1):
+                log.warning("run %s: never started by a worker; dispatching it again", pk)
+                resent.append(pk)
+        _send_in_transaction(resent)  # a broker error rolls the re-send marks back
+    _send_after_transaction(resent)
     return resent

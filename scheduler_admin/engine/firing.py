@@ -6,65 +6,127 @@ Exactly once per scheduled time rests on three things:
    the database's write lock, so claimers take turns;
 2. next_run_at advances inside the same transaction as the run rows are written;
 3. the unique constraint on (schedule, scheduled_for, attempt) as the last guard.
+
+Planning (walking cron times) happens before the write transaction, from a plain
+read; the claim then keeps only the schedules whose planned inputs are unchanged, so
+a long catch-up never holds SQLite's write lock (workers renew leases through it).
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
 
 from scheduler_admin.engine.config import option
-from scheduler_admin.engine.dispatch import dispatch
-from scheduler_admin.engine.planning import plan_firing
+from scheduler_admin.engine.dispatch import hand_over
+from scheduler_admin.engine.planning import FiringPlan, plan_firing
 from scheduler_admin.engine.snapshot import request_snapshot
 from scheduler_admin.models import OverlapPolicy, RunStatus, Schedule, ScheduleRun, Trigger
 
 log = logging.getLogger(__name__)
 
+_FIELDS = (
+    "pk",
+    "name",
+    "cron_expr",
+    "timezone",
+    "next_run_at",
+    "overlap_policy",
+    "catch_up_policy",
+    "payload",
+    "enabled",
+    "paused_reason",
+    # The request each run snapshots (engine/snapshot.py).
+    "target_id",
+    "method",
+    "endpoint",
+    "timeout_s",
+)
+# What a plan was made from: a claim that finds any of these changed leaves the
+# schedule for the next batch, planned again.
+_PLAN_INPUTS = ("next_run_at", "cron_expr", "timezone", "catch_up_policy")
+
+
+@dataclass
+class _Batch:
+    read: int  # due schedules read
+    claimed: int  # of them, claimed and fired
+    sent: list[int]  # runs handed to the broker
+
 
 def fire_due(now: datetime) -> list[int]:
-    """Fire every due schedule (in batches); return the pks of the runs dispatched."""
+    """Fire every due schedule (in batches); return the pks of the runs dispatched.
+
+    A broker failure does not stop the firing: every batch is committed, its runs stay
+    queued for dispatch_ready, and the error is raised at the end so the loop logs it.
+    """
     fired: list[int] = []
+    broker_error: Exception | None = None
+    batch_size = option("BATCH_SIZE")
     while True:
-        claimed, run_pks = _fire_batch(now, option("BATCH_SIZE"))
-        fired += run_pks
-        if claimed < option("BATCH_SIZE"):
-            return fired
+        batch, error = _fire_batch(now, batch_size)
+        fired += batch.sent
+        broker_error = error or broker_error
+        # Fewer than a batch read: done. None claimed: the rest is another scheduler's.
+        if batch.read < batch_size or not batch.claimed:
+            break
+    if broker_error:
+        raise broker_error
+    return fired
 
 
-def _fire_batch(now: datetime, batch_size: int) -> tuple[int, list[int]]:
+def _fire_batch(now: datetime, batch_size: int) -> tuple[_Batch, Exception | None]:
+    candidates = {s.pk: s for s in Schedule.objects.due(now).only(*_FIELDS)[:batch_size]}
+    if not candidates:
+        return _Batch(0, 0, []), None
+    plans = {pk: _plan(schedule, now) for pk, schedule in candidates.items()}
     with transaction.atomic():
-        due = Schedule.objects.due(now)
+        due = Schedule.objects.due(now).filter(pk__in=list(candidates))
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
-        schedules = list(
-            due.only(
-                "pk",
-                "name",
-                "cron_expr",
-                "timezone",
-                "next_run_at",
-                "overlap_policy",
-                "catch_up_policy",
-                "payload",
-                "enabled",
-                "paused_reason",
-                "target_id",
-                "method",
-                "endpoint",
-                "timeout_s",
-            )[:batch_size]
-        )
+        schedules = [
+            s
+            for s in due.only(*_FIELDS)
+            if all(getattr(s, f) == getattr(candidates[s.pk], f) for f in _PLAN_INPUTS)
+        ]
         if not schedules:
-            return 0, []
-        runs = _plan_runs(schedules, now)
+            return _Batch(len(candidates), 0, []), None
+        runs, released = _plan_runs(schedules, plans, now)
         runs = _insert(runs)
         Schedule.objects.bulk_update(schedules, ["next_run_at", "enabled", "paused_reason"])
-    to_dispatch = [r.pk for r in runs if r.status == RunStatus.QUEUED and r.dispatched_at]
-    dispatch(to_dispatch)
     for run in runs:
         log.info("run %s: %s %s for %s", run.pk, run.status, run.schedule.name, run.scheduled_for)
-    return len(schedules), to_dispatch
+    to_send = released + [
+        r.pk for r in runs if r.status == RunStatus.QUEUED and not r.held_for_overlap
+    ]
+    try:
+        sent = hand_over(to_send, now)
+    except Exception as exc:  # noqa: BLE001 - raised again by fire_due after the batches
+        log.error(
+            "could not hand %d run(s) to the broker (%r); they stay queued", len(to_send), exc
+        )
+        return _Batch(len(candidates), len(schedules), []), exc
+    return _Batch(len(candidates), len(schedules), sent), None
+
+
+def _plan(schedule: Schedule, now: datetime) -> FiringPlan | Exception:
+    """The schedule's plan, or why it cannot be planned (say, a timezone that tzdata
+    dropped): one broken schedule must not stop the others from firing."""
+    try:
+        return plan_firing(
+            cron_expr=schedule.cron_expr,
+            tz_name=schedule.timezone,
+            due_at=schedule.next_run_at,
+            now=now,
+            policy=schedule.catch_up_policy,
+            window_s=option("CATCH_UP_WINDOW_S"),
+            max_runs=option("CATCH_UP_MAX_RUNS"),
+            late_after_s=option("LATE_AFTER_S"),
+        )
+    except Exception as exc:  # noqa: BLE001 - recorded on the schedule as its pause reason
+        log.exception("schedule %s: cannot be planned; pausing it", schedule.pk)
+        return exc
 
 
 def _insert(runs: list[ScheduleRun]) -> list[ScheduleRun]:
@@ -89,30 +151,40 @@ def _insert(runs: list[ScheduleRun]) -> list[ScheduleRun]:
         return kept
 
 
-def _plan_runs(schedules: list[Schedule], now: datetime) -> list[ScheduleRun]:
+def _pause_unplannable(schedule: Schedule, exc: Exception) -> None:
+    from scheduler_admin.engine.audit import record
+
+    schedule.enabled = False
+    schedule.next_run_at = None
+    schedule.paused_reason = (
+        f"Paused: the schedule could not be planned ({type(exc).__name__}: {exc}). "
+        "Fix it and enable it again."
+    )[:500]
+    record(None, "paused", schedule, note=schedule.paused_reason)
+
+
+def _plan_runs(
+    schedules: list[Schedule], plans: dict, now: datetime
+) -> tuple[list[ScheduleRun], list[int]]:
+    """The run rows for the claimed schedules, and held runs released to go now."""
     ids = [s.pk for s in schedules]
     active = set(
-        ScheduleRun.objects.active()
-        .filter(schedule_id__in=ids, held_for_overlap=False)
+        ScheduleRun.objects.in_progress(now)
+        .filter(schedule_id__in=ids)
         .values_list("schedule_id", flat=True)
     )
-    holding = set(
-        ScheduleRun.objects.active()
-        .filter(schedule_id__in=ids, held_for_overlap=True)
-        .values_list("schedule_id", flat=True)
+    holding = dict(
+        ScheduleRun.objects.filter(
+            schedule_id__in=ids, status=RunStatus.QUEUED, held_for_overlap=True
+        ).values_list("schedule_id", "pk")
     )
     runs: list[ScheduleRun] = []
+    released: list[int] = []
     for schedule in schedules:
-        plan = plan_firing(
-            cron_expr=schedule.cron_expr,
-            tz_name=schedule.timezone,
-            due_at=schedule.next_run_at,
-            now=now,
-            policy=schedule.catch_up_policy,
-            window_s=option("CATCH_UP_WINDOW_S"),
-            max_runs=option("CATCH_UP_MAX_RUNS"),
-            late_after_s=option("LATE_AFTER_S"),
-        )
+        plan = plans[schedule.pk]
+        if isinstance(plan, Exception):
+            _pause_unplannable(schedule, plan)
+            continue
         schedule.next_run_at = plan.next_run_at
         if plan.next_run_at is None:
             # Nothing left to fire (e.g. a date that will not come again in this zone).
@@ -130,6 +202,14 @@ def _plan_runs(schedules: list[Schedule], now: datetime) -> list[ScheduleRun]:
                 )
             )
             continue
+        if schedule.pk in holding and schedule.pk not in active:
+            # The buffered run's turn has come: it goes first, newer times queue behind.
+            held_pk = holding.pop(schedule.pk)
+            if ScheduleRun.objects.filter(
+                pk=held_pk, status=RunStatus.QUEUED, held_for_overlap=True
+            ).update(held_for_overlap=False):
+                released.append(held_pk)
+            active.add(schedule.pk)  # released here or, just now, by dispatch_ready
         for index, scheduled_for in enumerate(plan.fire):
             trigger = Trigger.CATCH_UP if plan.late else Trigger.SCHEDULE
             missed = plan.missed if index == len(plan.fire) - 1 else 0
@@ -144,7 +224,9 @@ def _plan_runs(schedules: list[Schedule], now: datetime) -> list[ScheduleRun]:
                         missed=missed,
                     )
                 )
-            elif busy and schedule.overlap_policy == OverlapPolicy.BUFFER_ONE:
+            elif (busy or schedule.pk in holding) and (
+                schedule.overlap_policy == OverlapPolicy.BUFFER_ONE
+            ):
                 if schedule.pk in holding:
                     runs.append(
                         _skipped(
@@ -157,12 +239,12 @@ def _plan_runs(schedules: list[Schedule], now: datetime) -> list[ScheduleRun]:
                         )
                     )
                 else:
-                    holding.add(schedule.pk)
+                    holding[schedule.pk] = None
                     runs.append(_queued(schedule, scheduled_for, now, trigger, missed, held=True))
             else:
                 # Catch-up times of one plan ('all') are independent: all of them run.
                 runs.append(_queued(schedule, scheduled_for, now, trigger, missed, held=False))
-    return runs
+    return runs, released
 
 
 def _queued(schedule, scheduled_for, now, trigger, missed, *, held) -> ScheduleRun:
@@ -173,9 +255,9 @@ def _queued(schedule, scheduled_for, now, trigger, missed, *, held) -> ScheduleR
         status=RunStatus.QUEUED,
         not_before=now,
         queued_at=now,
-        # Written as dispatched: if we die before handing it to the broker, the
-        # redispatch sweep (engine/recovery.py) hands it over later.
-        dispatched_at=None if held else now,
+        # Not yet dispatched: marked once the broker has it (dispatch.hand_over). If we
+        # die before, dispatch_ready sends it within a second or two.
+        dispatched_at=None,
         held_for_overlap=held,
         input=schedule.payload,
         request=request_snapshot(schedule),

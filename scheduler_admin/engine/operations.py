@@ -1,19 +1,22 @@
 """What people and programs do to schedules and runs: the UI, the API, agent tools
 and code-registered schedules all call these functions."""
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from scheduler_admin import cron
 from scheduler_admin.engine.audit import record
-from scheduler_admin.engine.dispatch import dispatch
+from scheduler_admin.engine.dispatch import hand_over
 from scheduler_admin.engine.snapshot import request_snapshot
 from scheduler_admin.models import Schedule, ScheduleRun, Target, Trigger
 from scheduler_admin.validators import validate_payload, validate_reason, validate_text
+
+log = logging.getLogger(__name__)
 
 EDITABLE_FIELDS = (
     "name",
@@ -196,36 +199,45 @@ def delete_schedule(schedule: Schedule, *, user=None) -> None:
         schedule.delete()
 
 
-def set_enabled(schedule: Schedule, enabled: bool, *, user=None, reason: str = "") -> int:
-    """Enable (clearing any pause) or disable (with an optional reason). A reason that
+def set_enabled(schedule: Schedule, enabled: bool, *, user=None, reason: str = "") -> bool:
+    """Enable (clearing any pause) or disable (with an optional reason). False, and
+    nothing changed, when enabling a schedule that is enabled already: recomputing its
+    next run time from now would drop a due time or a catch-up backlog. A reason that
     is too long or holds NUL raises ValidationError (on "reason"); nothing is saved.
-    Disabling cancels the schedule's waiting runs (retries, held runs); returns how many."""
-    cancelled = 0
+    Disabling cancels the schedule's waiting runs (retries, held runs)."""
     reason = reason.strip()
     try:
         validate_reason(reason)
     except ValidationError as exc:
         raise ValidationError({"reason": exc.messages}) from None
-    schedule.enabled = enabled
     if enabled:
+        # Conditional on the stored state, not on ``schedule`` (possibly a stale copy).
+        if not Schedule.objects.filter(pk=schedule.pk, enabled=False).exists():
+            schedule.refresh_from_db(fields=["enabled", "paused_reason", "next_run_at"])
+            return False
         schedule.paused_reason, schedule.consecutive_failures = "", 0
-        schedule.next_run_at = next_run_after(schedule, timezone.now())
+        schedule.next_run_at = cron.next_fire_time(
+            schedule.cron_expr, schedule.timezone, timezone.now()
+        )
     else:
         schedule.paused_reason = reason
         schedule.next_run_at = None
+    schedule.enabled = enabled
     if getattr(user, "is_authenticated", False):
         schedule.updated_by = user
     with transaction.atomic():
-        schedule.save(
-            update_fields=[
-                "enabled",
-                "paused_reason",
-                "consecutive_failures",
-                "next_run_at",
-                "updated_by",
-                "updated_at",
-            ]
+        changed = Schedule.objects.filter(
+            pk=schedule.pk, **({"enabled": False} if enabled else {})
+        ).update(
+            enabled=enabled,
+            paused_reason=schedule.paused_reason,
+            consecutive_failures=0 if enabled else F("consecutive_failures"),
+            next_run_at=schedule.next_run_at,
+            updated_by_id=schedule.updated_by_id,
+            updated_at=timezone.now(),
         )
+        if not changed:  # enabled meanwhile by someone else
+            return False
         action = "enabled" if enabled else ("paused" if reason else "disabled")
         note = reason
         if not enabled:
@@ -235,29 +247,51 @@ def set_enabled(schedule: Schedule, enabled: bool, *, user=None, reason: str = "
             if cancelled:
                 note = f"{reason} ({cancelled} waiting runs cancelled)".strip()
         record(user, action, schedule, note=note)
-    return cancelled
+    return True
 
 
 def trigger_now(schedule: Schedule, *, user=None) -> ScheduleRun:
-    """Queue a manual run for now and hand it to the workers."""
+    """Queue a manual run for now and hand it to the workers.
+
+    A manual run's scheduled_for never equals a cron instant: cron instants are whole
+    seconds (microsecond 0), manual times never are, so a trigger at the very instant
+    of a cron firing can take neither that firing's row nor its unique key. Two
+    triggers in one microsecond move the second one on by a microsecond.
+    """
     if not schedule.enabled:
         raise ScheduleDisabled(f"Schedule {schedule.name!r} is disabled; enable it first.")
     now = timezone.now()
-    with transaction.atomic():
-        run = ScheduleRun.objects.create(
-            schedule=schedule,
-            scheduled_for=now,
-            trigger=Trigger.MANUAL,
-            not_before=now,
-            queued_at=now,
-            dispatched_at=now,
-            input=schedule.payload,
-            request=request_snapshot(schedule),
-            triggered_by=user if getattr(user, "is_authenticated", False) else None,
-        )
-        record(user, "triggered", schedule, run=run)
-    dispatch([run.pk])
+    when = now if now.microsecond else now + timedelta(microseconds=1)
+    for _ in range(1000):
+        try:
+            with transaction.atomic():
+                run = ScheduleRun.objects.create(
+                    schedule=schedule,
+                    scheduled_for=when,
+                    trigger=Trigger.MANUAL,
+                    not_before=now,
+                    queued_at=now,
+                    input=schedule.payload,
+                    request=request_snapshot(schedule),
+                    triggered_by=user if getattr(user, "is_authenticated", False) else None,
+                )
+                record(user, "triggered", schedule, run=run)
+            break
+        except IntegrityError:
+            when += timedelta(microseconds=1 if when.microsecond < 999_999 else 2)
+    else:  # pragma: no cover - a thousand triggers in one millisecond
+        raise IntegrityError("could not find a free manual trigger time")
+    _hand_over_or_leave(run.pk, now)
     return run
+
+
+def _hand_over_or_leave(run_pk: int, now: datetime) -> None:
+    """Send a committed run; if the broker is down, the scheduler's dispatch_ready sends
+    it when it is back (the run stays queued), so the caller still gets its run."""
+    try:
+        hand_over([run_pk], now)
+    except Exception:  # noqa: BLE001 - the run is stored; dispatch_ready sends it later
+        log.exception("run %s: broker unavailable; the scheduler sends it later", run_pk)
 
 
 def retry_run(run: ScheduleRun, *, payload: dict | None = None, user=None) -> ScheduleRun:
@@ -286,7 +320,6 @@ def retry_run(run: ScheduleRun, *, payload: dict | None = None, user=None) -> Sc
                     trigger=Trigger.RETRY,
                     not_before=now,
                     queued_at=now,
-                    dispatched_at=now,
                     input=payload if payload is not None else run.input,
                     request=run.request,
                     retry_of=run,
@@ -305,7 +338,7 @@ def retry_run(run: ScheduleRun, *, payload: dict | None = None, user=None) -> Sc
             raise RunNotRetryable("This run is being retried already.") from None
         note = "with an edited payload" if payload is not None else ""
         record(user, "retried", run.schedule, run=retry, note=note)
-    dispatch([retry.pk])
+    _hand_over_or_leave(retry.pk, now)
     return retry
 
 

@@ -148,8 +148,9 @@ def close_lost_run(run: ScheduleRun, now: datetime) -> bool:
         closed = ScheduleRun.objects.filter(
             pk=run.pk, status=RunStatus.RUNNING, lease_expires_at__lt=now
         ).update(
+            # request_sent_at and run_id are left as stored: they say the agent was called.
             status=RunStatus.FAILED,
-            error=f"worker lost: {run.worker or 'unknown worker'} stopped renewing its lease",
+            error=_lost_error(run),
             completed_at=now,
             duration_ms=int((now - (run.started_at or now)).total_seconds() * 1000),
             lease_expires_at=None,
@@ -161,6 +162,15 @@ def close_lost_run(run: ScheduleRun, now: datetime) -> bool:
         after_run_ended(run, retryable=True)
     log.warning("run %s: worker lost; closed as failed", run.pk)
     return True
+
+
+def _lost_error(run: ScheduleRun) -> str:
+    error = f"worker lost: {run.worker or 'unknown worker'} stopped renewing its lease"
+    if run.request_sent_at:
+        error += f"; the request had been sent at {run.request_sent_at.isoformat()}"
+    if run.run_id:
+        error += f" (agent run id {run.run_id})"
+    return error
 
 
 def after_run_ended(run: ScheduleRun, *, retryable: bool, retry_after_s: float | None = None):

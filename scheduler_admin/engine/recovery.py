@@ -35,7 +35,14 @@ def reap_expired_leases(now: datetime | None = None) -> list[int]:
     """Handle every running run whose lease ran out (by the database's clock)."""
     now = db_now()
     expired = ScheduleRun.objects.lease_expired(now).select_related("schedule__target")[:500]
-    return [run.pk for run in expired if _recover(run, now)]
+    recovered = []
+    for run in expired:
+        try:
+            if _recover(run, now):
+                recovered.append(run.pk)
+        except Exception as exc:  # noqa: BLE001 - one run's trouble must not stop the rest
+            log.exception("run %s: could not be recovered (%s)", run.pk, type(exc).__name__)
+    return recovered
 
 
 def _note(run: ScheduleRun, note: str) -> dict:

@@ -14,6 +14,7 @@ from scheduler_admin.models.audit import AuditAction, AuditEntry
 from scheduler_admin.models.heartbeat import Heartbeat
 from scheduler_admin.models.idempotency import IdempotencyKey
 from scheduler_admin.models.observability import AgentSession, Span, Trace
+from scheduler_admin.models.retention import PruneLog
 from scheduler_admin.models.run import ImportStatus, RunStage, RunStatus, ScheduleRun, Trigger
 from scheduler_admin.models.schedule import CatchUpPolicy, HttpMethod, OverlapPolicy, Schedule
 from scheduler_admin.models.target import LOCAL_TARGET_NAME, Target
@@ -42,6 +43,7 @@ __all__ = [
     "OverlapPolicy",
     "ImportStatus",
     "RunStage",
+    "PruneLog",
     "RunStatus",
     "Schedule",
     "ScheduleRun",

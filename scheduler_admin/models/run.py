@@ -59,6 +59,19 @@ class ScheduleRunQuerySet(models.QuerySet):
     def active(self) -> "ScheduleRunQuerySet":
         return self.filter(status__in=ACTIVE_STATUSES)
 
+    def in_progress(self, now: datetime) -> "ScheduleRunQuerySet":
+        """What the overlap policies count as "in progress": a running call, or a queued
+        run whose time has come (it waits only for a free worker). A retry waiting out
+        its delay is not a call in flight, and a buffered run waits behind the others.
+        Served by run_running_schedule_idx and run_queued_schedule_idx."""
+        # Two branches, one partial index each (SQLite: MULTI-INDEX OR). No `status IN`
+        # term: with bound parameters SQLite cannot match it to a partial index and,
+        # once ANALYZEd, walked each schedule's whole history instead.
+        return self.filter(
+            models.Q(status=RunStatus.RUNNING)
+            | models.Q(status=RunStatus.QUEUED, held_for_overlap=False, not_before__lte=now)
+        )
+
     def failed(self) -> "ScheduleRunQuerySet":
         return self.filter(status__in=FAILED_STATUSES)
 
@@ -74,13 +87,13 @@ class ScheduleRunQuerySet(models.QuerySet):
             status=RunStatus.QUEUED, dispatched_at__isnull=True, held_for_overlap=False
         )
 
-    def lost_in_dispatch(self, older_than: datetime) -> "ScheduleRunQuerySet":
-        """Handed to the broker long ago and never started: the message was lost."""
-        return self.filter(status=RunStatus.QUEUED, dispatched_at__lt=older_than)
-
     def lease_expired(self, now: datetime) -> "ScheduleRunQuerySet":
         """Runs a worker held and stopped renewing (followed runs hold no lease)."""
-        return self.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now)
+        # Ordered by the run_lease_idx column: the default (-pk) order made SQLite walk
+        # the whole table backwards to find a few running rows.
+        return self.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now).order_by(
+            "lease_expires_at"
+        )
 
     def due_for_check(self, now: datetime) -> "ScheduleRunQuerySet":
         """The followers' work: runs in flight to check, cancel or re-attach, and
@@ -188,6 +201,25 @@ class ScheduleRun(models.Model):
                 fields=["not_before"],
                 name="run_dispatch_idx",
                 condition=models.Q(status="queued"),
+            ),
+            # Overlap checks: a schedule's running and queued runs, never its history.
+            models.Index(
+                fields=["schedule"],
+                name="run_running_schedule_idx",
+                condition=models.Q(status="running"),
+            ),
+            models.Index(
+                fields=["schedule", "not_before"],
+                name="run_queued_schedule_idx",
+                condition=models.Q(status="queued"),
+            ),
+            # Retries of a run (run page, retry, prune's SET NULL). Nearly every run has
+            # no retry_of: once ANALYZEd, SQLite judges the plain FK index useless and
+            # scans the table; this one holds only the retries.
+            models.Index(
+                fields=["retry_of"],
+                name="run_retry_of_idx",
+                condition=models.Q(retry_of__isnull=False),
             ),
             models.Index(
                 fields=["lease_expires_at"],

@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.shortcuts import render
 from django.utils import timezone
 
+from scheduler_admin.engine.retention import retention_summary
 from scheduler_admin.models import Incident, RunStatus
 from scheduler_admin.views import queries
 
@@ -26,6 +27,7 @@ def dashboard(request):
         "incidents": list(Incident.objects.unresolved().order_by("-pk")[:6]),
         "timeline_runs": queries.timeline_runs(since, floor),
         "timeline_start": since,
+        "retention": retention_summary(now),
         "now": now,
     }
     template = "dashboard.html#live" if request.htmx else "dashboard.html"

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from scheduler_admin import cron
 from scheduler_admin.engine import operations
+from scheduler_admin.engine.cancel import waiting_count
 from scheduler_admin.models import Schedule
 from scheduler_admin.views import queries
 from scheduler_admin.views.access import require
@@ -54,7 +55,8 @@ def schedule_enable(request, pk: int):
 @require("disable")
 def schedule_disable(request, pk: int):
     schedule = _schedule(pk)
-    cancelled = operations.set_enabled(schedule, False, user=request.user)
+    cancelled = waiting_count(schedule)
+    operations.set_enabled(schedule, False, user=request.user)
     messages.success(request, f"Disabled {schedule.name}.{_cancelled_note(cancelled)}")
     return redirect("schedule_detail", pk=pk)
 
@@ -68,7 +70,8 @@ def schedule_pause(request, pk: int):
         messages.error(request, "Say why you pause it: the reason is shown to everyone.")
         return redirect("schedule_detail", pk=pk)
     try:
-        cancelled = operations.set_enabled(schedule, False, user=request.user, reason=reason)
+        cancelled = waiting_count(schedule)
+        operations.set_enabled(schedule, False, user=request.user, reason=reason)
     except ValidationError as exc:
         messages.error(request, "Not paused. Reason: " + " ".join(exc.messages))
         return redirect("schedule_detail", pk=pk)

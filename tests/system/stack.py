@@ -162,20 +162,33 @@ class Postgres:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         self._as_postgres(self.initdb, "-D", str(self.dir), "-A", "trust", "-U", "postgres")
-        opts = f"'-p {self.port} -c listen_addresses=127.0.0.1 -c max_connections=200 -k /tmp'"
-        self._as_postgres(
-            self.pg_ctl, "-D", str(self.dir), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"
-        )
+        self._pg_ctl("start")
         return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
 
-    def restart(self, down_s: float) -> None:
-        """Stop the server (fast: connections are cut), stay down ``down_s``, start again."""
-        self._as_postgres(self.pg_ctl, "-D", str(self.dir), "-m", "fast", "-w", "stop")
-        time.sleep(down_s)
+    def _pg_ctl(self, action: str, *extra: str) -> None:
         opts = f"'-p {self.port} -c listen_addresses=127.0.0.1 -c max_connections=200 -k /tmp'"
         self._as_postgres(
-            self.pg_ctl, "-D", str(self.dir), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"
+            self.pg_ctl,
+            "-D",
+            str(self.dir),
+            "-o",
+            opts,
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            action,
+            *extra,
         )
+
+    def restart(self, down_s: float = 0.0) -> None:
+        """Stop (fast: open connections are cut), stay down ``down_s``, start again on
+        the same port."""
+        if not down_s:
+            self._pg_ctl("restart", "-m", "fast")
+            return
+        self._pg_ctl("stop", "-m", "fast")
+        time.sleep(down_s)
+        self._pg_ctl("start")
 
     def stop(self) -> None:
         self._as_postgres(self.pg_ctl, "-D", str(self.dir), "-m", "fast", "-w", "stop")

@@ -1,10 +1,11 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from scheduler_admin.models import RunStatus
+from scheduler_admin.engine.retention import prune
+from scheduler_admin.models import RunStatus, ScheduleRun
 from tests.factories import make_run, make_schedule
 
 
@@ -59,5 +60,20 @@ def test_dashboard_htmx_refresh_renders_only_the_live_part(as_viewer):
 @pytest.mark.parametrize("n", [5, 50])
 def test_dashboard_query_count_does_not_grow_with_rows(as_viewer, django_assert_max_num_queries, n):
     _runs(n)
-    with django_assert_max_num_queries(10):
+    # 9 for the page, 2 for retention (pruned in the last 24 h, oldest run kept), 1 for
+    # the open incidents.
+    with django_assert_max_num_queries(12):
         as_viewer.get(reverse("dashboard"))
+
+
+def test_the_dashboard_shows_what_was_pruned_and_the_oldest_run_kept(as_viewer):
+    schedule = make_schedule()
+    for days_ago in (200, 10):
+        when = timezone.now() - timedelta(days=days_ago)
+        make_run(schedule, scheduled_for=when, queued_at=when, status=RunStatus.SUCCESS)
+    prune(datetime.now(UTC))
+    response = as_viewer.get(reverse("dashboard"))
+    assert b"Retention" in response.content
+    assert b"1 run pruned" in response.content
+    oldest = ScheduleRun.objects.get().queued_at
+    assert oldest.strftime("%Y-%m-%d").encode() in response.content
