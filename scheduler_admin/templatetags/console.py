@@ -2,12 +2,14 @@
 
 import html
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from scheduler_admin.engine.operations import retry_refusal as engine_retry_refusal
 from scheduler_admin.roles import can as role_can
 
 register = template.Library()
@@ -34,6 +36,67 @@ def can(user, action: str) -> bool:
 def status_badge(status: str):
     """A coloured badge that also says the status in words (never colour alone)."""
     return format_html('<span class="status status-{}">{}</span>', status, status)
+
+
+@register.filter
+def retry_refusal(run) -> str:
+    """Why Retry would be refused for ``run`` ("" if it would work): rows from
+    queries.run_rows() carry ``retried``; other runs ask the database."""
+    retried = getattr(run, "retried", None)
+    if retried is None:
+        retried = run.retries.exists()
+    return engine_retry_refusal(run, retried=retried) or ""
+
+
+@register.filter
+def firing_result(run) -> str:
+    """The firing's story told by its latest attempt: "recovered on attempt 3",
+    "failed after 4 attempts"; "" for a first attempt, whose badge says it all."""
+    if run.attempt <= 1:
+        return ""
+    if run.status == "success":
+        return f"recovered on attempt {run.attempt}"
+    if run.status in ("failed", "timeout"):
+        return f"{run.status} after {run.attempt} attempts"
+    return f"attempt {run.attempt}"
+
+
+def _span(seconds: float) -> str:
+    """A length of time rounded for reading: "40 s", "12 min", "3 h 5 min", "2 d"."""
+    seconds = int(abs(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        hours, minutes = divmod(seconds // 60, 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{seconds // 86400} d"
+
+
+@register.simple_tag
+def when(moment: datetime | None, due: bool = False):
+    """A <time>: relative words ("3 min ago", "in 40 s"), the exact UTC time on hover.
+
+    ``due=True`` marks a time something should have happened by: once past, it reads
+    "late by 2 min" in the late colour instead of "2 min ago".
+    """
+    if moment is None:
+        return "—"
+    delta = (moment - timezone.now()).total_seconds()
+    if due and delta < -1:
+        words, css = f"late by {_span(delta)}", "late"
+    elif delta >= 0:
+        words, css = (f"in {_span(delta)}" if delta >= 1 else "now"), ""
+    else:
+        words, css = f"{_span(delta)} ago", ""
+    return format_html(
+        '<time datetime="{}" title="{} UTC"{}>{}</time>',
+        moment.isoformat(),
+        moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        mark_safe(f' class="{css}"') if css else "",
+        words,
+    )
 
 
 @register.filter

@@ -8,10 +8,10 @@ from collections import defaultdict
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from scheduler_admin.models import AuditEntry, RunStatus, Schedule, ScheduleRun
+from scheduler_admin.models import AuditEntry, RunStatus, Schedule, ScheduleRun, Trace
 
 SPARKLINE_RUNS = 20
 
@@ -37,9 +37,31 @@ RUN_ROW_FIELDS = (
 )
 
 
+def retried() -> Exists:
+    """True for a run that has a retry: an earlier attempt, not its firing's last word.
+
+    Served by the index Django puts on the retry_of foreign key.
+    """
+    return Exists(ScheduleRun.objects.filter(retry_of=OuterRef("pk")))
+
+
 def run_rows() -> QuerySet:
-    """Runs with their schedule and target names, ready for a table row."""
-    return ScheduleRun.objects.select_related("schedule__target").only(*RUN_ROW_FIELDS)
+    """Runs with their schedule and target names, ready for a table row, each with
+    ``retried`` (see retried()) so a row knows whether Retry would be refused."""
+    return (
+        ScheduleRun.objects.select_related("schedule__target")
+        .only(*RUN_ROW_FIELDS)
+        .annotate(retried=retried())
+    )
+
+
+def firings(qs: QuerySet) -> QuerySet:
+    """One row per scheduled firing: its latest attempt (the one nobody retried).
+
+    Attempts of a firing form a chain through retry_of, so the attempt without a
+    retry carries the firing's final (or current) result.
+    """
+    return qs.filter(~Exists(ScheduleRun.objects.filter(retry_of=OuterRef("pk"))))
 
 
 def first_pk_since(since: datetime) -> int | None:
@@ -170,7 +192,8 @@ def sparkline_runs(schedules) -> dict[int, list[SparkRun]]:
 
 
 def runs_for_list(params) -> QuerySet:
-    """Filtered by ?status, ?schedule (pk, parsed as schedule_id), ?target (name),
+    """Filtered by ?status, ?schedule (pk as schedule_id, or its name as
+    schedule_name), ?target (name),
     ?trigger, ?since/?until (queued_at, parsed as since_dt/until_dt), ?q (in errors).
     runs._filters parses the query string; the caller pages by pk (paging.keyset_page)."""
     qs = run_rows()
@@ -178,6 +201,8 @@ def runs_for_list(params) -> QuerySet:
         qs = qs.filter(status=status)
     if (schedule_id := params.get("schedule_id")) is not None:
         qs = qs.filter(schedule_id=schedule_id)
+    elif name := params.get("schedule_name"):
+        qs = qs.filter(schedule__name=name)
     if target := params.get("target", "").strip():
         qs = qs.filter(schedule__target__name=target)
     if trigger := params.get("trigger", "").strip():
@@ -197,6 +222,35 @@ def attempts_of(run: ScheduleRun) -> QuerySet:
         ScheduleRun.objects.filter(schedule_id=run.schedule_id, scheduled_for=run.scheduled_for)
         .only("pk", "attempt", "status", "trigger", "queued_at", "retry_of_id", "error")
         .order_by("attempt", "pk")
+    )
+
+
+def firing_state(pk: int) -> list[tuple]:
+    """What the live run page shows of run ``pk``'s firing, in ONE query: each
+    attempt's status, ids, completion and whether it has a trace yet.
+
+    The firing is found through subqueries on the run's own row, and its attempts
+    through the (schedule, scheduled_for, attempt) unique index.
+    """
+    run = ScheduleRun.objects.filter(pk=pk)
+    return list(
+        ScheduleRun.objects.filter(
+            schedule_id=Subquery(run.values("schedule_id")),
+            scheduled_for=Subquery(run.values("scheduled_for")),
+        )
+        .annotate(traced=Exists(Trace.objects.filter(schedule_run=OuterRef("pk"))))
+        .order_by("attempt", "pk")
+        .values_list("pk", "status", "run_id", "session_id", "completed_at", "traced")
+    )
+
+
+def schedule_history_state(schedule_id: int, size: int) -> list[tuple]:
+    """What the live history of a schedule shows: its newest ``size`` runs' status and
+    ids, in one query on run_schedule_idx."""
+    return list(
+        ScheduleRun.objects.filter(schedule_id=schedule_id)
+        .order_by("-pk")
+        .values_list("pk", "status", "run_id", "duration_ms")[:size]
     )
 
 

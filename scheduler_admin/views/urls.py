@@ -37,6 +37,7 @@ urlpatterns = [
     path("runs/bulk-retry/", run_actions.run_bulk_retry, name="run_bulk_retry"),
     path("runs/by-run-id/<path:run_id>/", runs.run_by_run_id, name="run_by_run_id"),
     path("runs/<int:pk>/", runs.run_detail, name="run_detail"),
+    path("runs/<int:pk>/attempts/", runs.run_attempts, name="run_attempts"),
     path("runs/<int:pk>/retry/", run_actions.run_retry, name="run_retry"),
     path("traces/<path:trace_id>/", traces.trace_detail, name="trace_detail"),
     path("sessions/<path:session_id>/", sessions.session_detail, name="session_detail"),
