@@ -3,6 +3,7 @@
 import html
 import json
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import template
 from django.utils import timezone
@@ -97,6 +98,18 @@ def when(moment: datetime | None, due: bool = False):
         mark_safe(f' class="{css}"') if css else "",
         words,
     )
+
+
+@register.filter
+def in_zone(moment: datetime | None, zone: str) -> str:
+    """``moment`` as wall time in the IANA zone ``zone``, the zone's abbreviation after."""
+    if moment is None:
+        return "—"
+    try:
+        local = moment.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return local.strftime("%Y-%m-%d %H:%M:%S ") + (local.tzname() or zone)
 
 
 @register.filter
