@@ -12,6 +12,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 
 from scheduler_admin.models import AuditEntry, RunStatus, Schedule, ScheduleRun, Trace
+from scheduler_admin.models.run import ACTIVE_STATUSES, FAILED_STATUSES
 
 SPARKLINE_RUNS = 20
 
@@ -79,7 +80,9 @@ def first_pk_since(since: datetime) -> int | None:
 
 
 def counts_by_status_since(since: datetime, floor: int | None) -> dict[str, int]:
-    """Runs queued since ``since`` by status; ``floor`` is first_pk_since(since).
+    """Firings whose latest attempt was queued since ``since``, by that attempt's
+    status; ``floor`` is first_pk_since(since). "failed 5" means five firings that
+    ended failed, not five attempts of firings that recovered.
 
     One COUNT per status in a single row rather than GROUP BY status: with GROUP BY,
     SQLite walks the whole run_status_idx (every run ever) to get groups in order;
@@ -87,17 +90,50 @@ def counts_by_status_since(since: datetime, floor: int | None) -> dict[str, int]
     """
     if floor is None:
         return {}
-    counts = ScheduleRun.objects.filter(pk__gte=floor, queued_at__gte=since).aggregate(
+    counts = firings(ScheduleRun.objects.filter(pk__gte=floor, queued_at__gte=since)).aggregate(
         **{status: Count("pk", filter=Q(status=status)) for status in RunStatus.values}
     )
     return {status: n for status, n in counts.items() if n}
 
 
 def failing_schedules(limit: int = 20) -> QuerySet:
+    """Enabled schedules whose last firings failed, and paused ones (a schedule
+    someone disabled is not failing: nobody expects it to run). Each carries its
+    latest failed run (``last_failed_pk``, ``last_error``) and ``failing_since``: when
+    the first failure after its last success was queued.
+    """
+    runs = ScheduleRun.objects.filter(schedule=OuterRef("pk"))
+    last_failed = runs.filter(status__in=FAILED_STATUSES).order_by("-pk")
+    last_ok = ScheduleRun.objects.filter(
+        schedule=OuterRef(OuterRef("pk")), status=RunStatus.SUCCESS
+    ).order_by("-pk")
+    streak_start = runs.filter(
+        status__in=FAILED_STATUSES,
+        pk__gt=Coalesce(Subquery(last_ok.values("pk")[:1]), 0),
+    ).order_by("pk")
     return (
-        Schedule.objects.filter(Q(consecutive_failures__gt=0) | ~Q(paused_reason=""))
+        Schedule.objects.filter(Q(enabled=True, consecutive_failures__gt=0) | ~Q(paused_reason=""))
         .select_related("target")
+        .annotate(
+            last_failed_pk=Subquery(last_failed.values("pk")[:1]),
+            last_error=Subquery(last_failed.values("error")[:1]),
+            failing_since=Subquery(streak_start.values("queued_at")[:1]),
+        )
         .order_by("-consecutive_failures", "name")[:limit]
+    )
+
+
+def dashboard_state() -> list[tuple]:
+    """What the live dashboard depends on, in one query: the newest run and every
+    run in flight. A new firing or a run that ends changes it. Both branches of the
+    OR are index lookups (the pk, run_status_idx), which SQLite and PostgreSQL
+    combine (multi-index OR, BitmapOr) rather than scan the table.
+    """
+    newest = ScheduleRun.objects.order_by("-pk").values("pk")[:1]
+    return list(
+        ScheduleRun.objects.filter(Q(status__in=ACTIVE_STATUSES) | Q(pk=Subquery(newest)))
+        .order_by("pk")
+        .values_list("pk", "status")
     )
 
 

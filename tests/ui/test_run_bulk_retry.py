@@ -69,4 +69,6 @@ def test_bulk_retry_goes_back_to_the_list_with_its_filters(as_operator):
     )
     assert response["Location"] == reverse("run_list") + "?status=failed&q=boom"
     confirm = as_operator.post(reverse("run_bulk_retry"), {"run": [run.pk], "filters": filters})
-    assert 'name="filters" value="status=failed&amp;q=boom&amp;before=99"' in confirm.content.decode()
+    assert (
+        'name="filters" value="status=failed&amp;q=boom&amp;before=99"' in confirm.content.decode()
+    )

@@ -111,7 +111,10 @@ def test_an_already_retried_attempt_offers_no_retry_but_the_latest(as_operator):
     page = as_operator.get(reverse("run_detail", args=[first.pk])).content.decode()
     assert ">Retry</button>" not in page and "Retry with an edited payload" not in page
     assert f'latest attempt is\n  <a href="{reverse("run_detail", args=[latest.pk])}"' in page
-    assert ">Retry</button>" in as_operator.get(reverse("run_detail", args=[latest.pk])).content.decode()
+    assert (
+        ">Retry</button>"
+        in as_operator.get(reverse("run_detail", args=[latest.pk])).content.decode()
+    )
 
 
 def test_a_refused_retry_keeps_the_edited_payload(as_operator):

@@ -127,5 +127,5 @@ def test_a_failing_schedule_is_not_badged_enabled_and_next_run_is_local(as_viewe
     Schedule.objects.filter(pk=schedule.pk).update(consecutive_failures=3)
     page = as_viewer.get(reverse("schedule_detail", args=[schedule.pk])).content.decode()
     assert '<span class="status status-failed">failing</span>' in page
-    assert "status-success\">enabled" not in page
+    assert 'status-success">enabled' not in page
     assert "09:00:00 CE" in page  # CET or CEST, the schedule's own wall time
