@@ -33,8 +33,8 @@ def dashboard(request):
         "failing": queries.failing_schedules(),
         "in_flight": in_flight,
         "next_fires": queries.next_fires(),
-        "timeline_runs": queries.timeline_runs(since, floor),
-        "timeline_start": since,
+        "by_hour": queries.firings_by_hour(since, floor),
+        "since": since,
         "now": now,
     }
     template = "dashboard.html#live" if request.htmx else "dashboard.html"

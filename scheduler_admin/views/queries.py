@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncHour
 
 from scheduler_admin.models import AuditEntry, RunStatus, Schedule, ScheduleRun, Trace
 from scheduler_admin.models.run import ACTIVE_STATUSES, FAILED_STATUSES
 
-SPARKLINE_RUNS = 20
+STRIP_FIRINGS = 50  # firings in a schedule's history strip
 
 # Columns a run row shows; the big JSON fields (input, output) stay in the table.
 RUN_ROW_FIELDS = (
@@ -152,17 +152,21 @@ def next_fires(limit: int = 10) -> QuerySet:
     )
 
 
-def timeline_runs(since: datetime, floor: int | None, limit: int = 300) -> list:
-    """The newest runs queued since ``since`` (at most ``limit``), oldest first."""
+def firings_by_hour(since: datetime, floor: int | None) -> dict:
+    """{(hour, status): firings} for firings whose latest attempt was queued since
+    ``since``: the dashboard's 24-hour view. The same pk-bounded range as
+    counts_by_status_since, grouped by hour in the database.
+    """
     if floor is None:
-        return []
+        return {}
     rows = (
-        ScheduleRun.objects.filter(pk__gte=floor, queued_at__gte=since)
-        .select_related("schedule")
-        .only("pk", "status", "queued_at", "duration_ms", "schedule__name")
-        .order_by("-pk")[:limit]
+        firings(ScheduleRun.objects.filter(pk__gte=floor, queued_at__gte=since))
+        .annotate(hour=TruncHour("queued_at"))
+        .order_by()
+        .values_list("hour", "status")
+        .annotate(n=Count("pk"))
     )
-    return list(reversed(rows))
+    return {(hour, status): n for hour, status, n in rows}
 
 
 # --- schedules list ----------------------------------------------------------
@@ -171,8 +175,8 @@ def timeline_runs(since: datetime, floor: int | None, limit: int = 300) -> list:
 def schedules_for_list(params) -> QuerySet:
     """Filtered by ?q (name), ?enabled, ?paused, ?failing, ?target; sorted by name.
 
-    Each schedule carries ``spark_floor``: the pk of its 20th newest run, so the
-    sparkline runs of a whole page come in one query (see sparkline_runs).
+    Each schedule carries ``strip_floor``: the pk of its 50th newest firing, so the
+    history strips of a whole page come in one query (see strip_runs).
     """
     qs = Schedule.objects.select_related("target")
     if q := params.get("q", "").strip():
@@ -186,42 +190,54 @@ def schedules_for_list(params) -> QuerySet:
     if target := params.get("target", "").strip():
         qs = qs.filter(target__name=target)
     floor = (
-        ScheduleRun.objects.filter(schedule_id=OuterRef("pk"))
+        firings(ScheduleRun.objects.filter(schedule_id=OuterRef("pk")))
         .order_by("-pk")
-        .values("pk")[SPARKLINE_RUNS - 1 : SPARKLINE_RUNS]
+        .values("pk")[STRIP_FIRINGS - 1 : STRIP_FIRINGS]
     )
     return qs.annotate(
-        spark_floor=Coalesce(Subquery(floor, output_field=IntegerField()), 0)
+        strip_floor=Coalesce(Subquery(floor, output_field=IntegerField()), 0)
     ).order_by("name", "pk")
 
 
-class SparkRun(NamedTuple):
+class StripRun(NamedTuple):
+    """A firing in a history strip: its latest attempt."""
+
     pk: int
     status: str
-    duration_ms: int | None
+    attempt: int
+    queued_at: datetime
 
 
-def sparkline_runs(schedules) -> dict[int, list[SparkRun]]:
-    """The last runs of each schedule, oldest first, in ONE query for the page.
+_STRIP_FIELDS = ("schedule_id", "pk", "status", "attempt", "queued_at")
+
+
+def strip_runs(schedules) -> dict[int, list[StripRun]]:
+    """The last 50 firings of each schedule, oldest first, in ONE query for the page.
 
     Each branch of the OR is a range on run_schedule_idx (schedule_id, -id). Plain
-    tuples, not model instances: a page holds up to 1,000 of them.
+    tuples, not model instances: a page holds up to 2,500 of them.
     """
     schedules = list(schedules)
     if not schedules:
         return {}
     cond = Q()
     for s in schedules:
-        cond |= Q(schedule_id=s.pk, pk__gte=s.spark_floor)
+        cond |= Q(schedule_id=s.pk, pk__gte=s.strip_floor)
     runs = defaultdict(list)
-    rows = (
-        ScheduleRun.objects.filter(cond)
-        .order_by("pk")
-        .values_list("schedule_id", "pk", "status", "duration_ms")
-    )
-    for schedule_id, pk, status, duration_ms in rows:
-        runs[schedule_id].append(SparkRun(pk, status, duration_ms))
+    rows = firings(ScheduleRun.objects.filter(cond)).order_by("pk").values_list(*_STRIP_FIELDS)
+    for schedule_id, *fields in rows:
+        runs[schedule_id].append(StripRun(*fields))
     return runs
+
+
+def schedule_strip(schedule_id: int) -> list[StripRun]:
+    """One schedule's last 50 firings, oldest first (run_schedule_idx)."""
+    rows = (
+        firings(ScheduleRun.objects.filter(schedule_id=schedule_id))
+        .order_by("-pk")
+        .values_list(*_STRIP_FIELDS[1:])[:STRIP_FIRINGS]
+    )
+    return [StripRun(*fields) for fields in reversed(rows)]
 
 
 # --- runs list ---------------------------------------------------------------

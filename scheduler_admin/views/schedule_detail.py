@@ -41,6 +41,7 @@ def schedule_detail(request, pk: int):
     context = {
         **history,
         "explained": explained,
+        "strip": queries.schedule_strip(schedule.pk),
         "audit": queries.audit_rows().filter(schedule=schedule)[:50],
     }
     return render(request, "schedules/detail.html", context)

@@ -35,7 +35,8 @@ def test_dashboard_counts_last_24h_by_status(as_viewer):
     assert response.context["total_24h"] == 6
     assert dict(response.context["by_status"]) == {"success": 2, "failed": 2, "running": 2}
     page = response.content.decode()
-    assert '<svg class="timeline"' in page
+    assert '<svg class="day-chart"' in page
+    assert "Firings per hour, last 24 hours (UTC): 2 succeeded, 2 failed, 2 other" in page
     assert "In flight" in page
 
 
@@ -104,7 +105,7 @@ def test_the_failing_card_shows_the_error_since_when_and_links_the_run(as_viewer
     assert row.failing_since == earlier
     page = response.content.decode()
     assert f'href="{reverse("run_detail", args=[last.pk])}"' in page
-    assert "upstream said 503" in page and "since <time" in page and "2 h" in page
+    assert "upstream said 503" in page and "first failed <time" in page and "2 h" in page
     assert "switched off" not in page
 
 
