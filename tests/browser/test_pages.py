@@ -117,7 +117,7 @@ def test_every_page_at_two_widths_passes_axe(page, live_server, settings):
         "api_tokens": "/api/tokens/",
     }
     problems = {}
-    for size, viewport in WIDTHS.items():
+    for viewport in WIDTHS.values():
         page.set_viewport_size(viewport)
         for name, path in pages.items():
             page.goto(f"{live_server.url}{path}")
