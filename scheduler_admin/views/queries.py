@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, TruncHour
+from django.db.models.functions import Coalesce, Substr, TruncHour
 
 from scheduler_admin.models import AuditEntry, RunStatus, Schedule, ScheduleRun, Trace
 from scheduler_admin.models.run import ACTIVE_STATUSES, FAILED_STATUSES
@@ -167,6 +167,35 @@ def firings_by_hour(since: datetime, floor: int | None) -> dict:
         .annotate(n=Count("pk"))
     )
     return {(hour, status): n for hour, status, n in rows}
+
+
+FAILURES_SCAN_CAP = 5000  # failed firings the failures page groups, newest first
+
+
+def failed_firings_since(since: datetime, floor: int | None) -> list[tuple]:
+    """Firings queued since ``since`` whose latest attempt failed or timed out,
+    newest first, at most FAILURES_SCAN_CAP, as (pk, schedule_id, schedule name,
+    target name, error's first 500 characters, queued_at). The pk range from
+    first_pk_since bounds the scan; run_status_idx serves the status filter.
+    """
+    if floor is None:
+        return []
+    return list(
+        firings(
+            ScheduleRun.objects.filter(
+                pk__gte=floor, queued_at__gte=since, status__in=FAILED_STATUSES
+            )
+        )
+        .order_by("-pk")
+        .values_list(
+            "pk",
+            "schedule_id",
+            "schedule__name",
+            "schedule__target__name",
+            Substr("error", 1, 500),
+            "queued_at",
+        )[:FAILURES_SCAN_CAP]
+    )
 
 
 # --- schedules list ----------------------------------------------------------

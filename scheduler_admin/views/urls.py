@@ -5,6 +5,7 @@ from django.urls import path
 from scheduler_admin.views import (
     audit,
     dashboard,
+    failures,
     run_actions,
     runs,
     schedule_detail,
@@ -33,6 +34,7 @@ urlpatterns = [
     path("schedules/<int:pk>/disable/", schedule_detail.schedule_disable, name="schedule_disable"),
     path("schedules/<int:pk>/pause/", schedule_detail.schedule_pause, name="schedule_pause"),
     path("schedules/<int:pk>/trigger/", schedule_detail.schedule_trigger, name="schedule_trigger"),
+    path("failures/", failures.failure_list, name="failure_list"),
     path("runs/", runs.run_list, name="run_list"),
     path("runs/bulk-retry/", run_actions.run_bulk_retry, name="run_bulk_retry"),
     path("runs/by-run-id/<path:run_id>/", runs.run_by_run_id, name="run_by_run_id"),

@@ -130,3 +130,32 @@ def test_the_runs_list_shows_new_firings_without_reloading(page, live_server, se
     new = make_run(schedule, status=RunStatus.QUEUED, scheduled_for="2026-02-01T00:00:00Z")
     expect(page.locator(f"#run-{new.pk}")).to_be_visible(timeout=10_000)
     _still_not_reloaded(page)
+
+
+def test_retry_a_failure_group_in_three_clicks(page, live_server, settings):
+    settings.SCHEDULER = {**settings.SCHEDULER, "DISPATCH": "manual"}
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    schedule = _make("browser refused", "/no-such-thing")
+    now = timezone.now()
+    for minutes, port in ((30, 8000), (20, 8001)):
+        when = now - timedelta(minutes=minutes)
+        make_run(
+            schedule,
+            status=RunStatus.FAILED,
+            error=f"Connection refused by 10.0.0.7:{port}",
+            scheduled_for=when,
+            queued_at=when,
+        )
+    log_in(page, live_server, "operator")
+    page.get_by_role("link", name="Failures").click()  # click 1
+    group = page.locator(".failure-group").first
+    expect(group.locator(".signature")).to_have_text("Connection refused by <n>:<n>")
+    expect(group).to_contain_text("2 failed firings")
+    shoot(page, "failures")
+    group.get_by_role("button", name="Retry this group…").click()  # click 2
+    expect(page.locator("h1")).to_have_text("Retry 2 runs?")
+    page.get_by_role("button", name="Yes, retry 2").click()  # click 3
+    expect(page.locator(".messages")).to_contain_text("Retried 2 of 2 selected runs.")

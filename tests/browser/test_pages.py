@@ -107,6 +107,7 @@ def test_every_page_at_two_widths_passes_axe(page, live_server, settings):
         "schedule_form": "/schedules/new/",
         "schedule_edit": f"/schedules/{schedule.pk}/edit/",
         "runs": "/runs/",
+        "failures": "/failures/",
         "run_failed": f"/runs/{failed.pk}/",
         "run_ok": f"/runs/{ok.pk}/",
         "trace": f"/traces/{trace.trace_id}/",
