@@ -40,6 +40,12 @@ def status_badge(status: str):
 
 
 @register.filter
+def get_item(mapping: dict, key):
+    """``{{ labels|get_item:name }}``: a dict value by a variable key."""
+    return mapping.get(key, "")
+
+
+@register.filter
 def retry_refusal(run) -> str:
     """Why Retry would be refused for ``run`` ("" if it would work): rows from
     queries.run_rows() carry ``retried``; other runs ask the database."""

@@ -335,6 +335,25 @@ def schedule_history_state(schedule_id: int, size: int) -> list[tuple]:
     )
 
 
+def trace_state(trace_id: str) -> list:
+    """What the live trace page shows, in one query: how many traces its run has,
+    how many spans they hold and how many of those ended."""
+    linked = Trace.objects.filter(trace_id=trace_id, schedule_run__isnull=False)
+    counts = Trace.objects.filter(
+        Q(trace_id=trace_id) | Q(schedule_run_id=Subquery(linked.values("schedule_run_id")[:1]))
+    ).aggregate(
+        n_traces=Count("pk", distinct=True),
+        n_spans=Count("spans"),
+        n_ended=Count("spans__end_time"),
+    )
+    return [counts["n_traces"], counts["n_spans"], counts["n_ended"]]
+
+
+def trace_state_of(traces: list, spans: list) -> list:
+    """trace_state's numbers from traces and spans already loaded."""
+    return [len(traces), len(spans), sum(s.end_time is not None for s in spans)]
+
+
 def audit_rows() -> QuerySet:
     return AuditEntry.objects.only(
         "pk",
