@@ -33,13 +33,18 @@ _sessions_lock = threading.Lock()
 class CallError(Exception):
     """A request that did not get a usable answer; becomes a failed Outcome."""
 
-    def __init__(self, message: str, *, retryable: bool, status_code=None, retry_after_s=None):
+    def __init__(
+        self, message: str, *, retryable: bool, status_code=None, retry_after_s=None, delivered=True
+    ):
         super().__init__(message)
         self.retryable, self.status_code, self.retry_after_s = (
             retryable,
             status_code,
             retry_after_s,
         )
+        # Did the request reach the server? False: certainly not (refused, DNS, connect
+        # timeout); None: unknown (sent, answer lost); True: it answered.
+        self.delivered = delivered
 
     def outcome(self, **kw) -> Outcome:
         return Outcome.failure(
@@ -162,18 +167,21 @@ def send(
             f"Connect timeout: {target.name} did not accept a connection within "
             f"{connect_s:g} s ({method} {path})",
             retryable=True,
+            delivered=False,
         ) from None
     except requests.ReadTimeout:
         raise CallError(
             f"Read timeout: {target.name} sent no answer within {read_timeout_s:g} s "
             f"({method} {path})",
             retryable=True,
+            delivered=None,
         ) from None
     except requests.ConnectionError as exc:
+        problem = _connection_problem(exc)
         raise CallError(
-            f"{_connection_problem(exc)}: {target.name} at {shown_url(target.base_url)} "
-            f"({method} {path})",
+            f"{problem}: {target.name} at {shown_url(target.base_url)} ({method} {path})",
             retryable=True,
+            delivered=False if problem.startswith(("DNS", "Connection refused")) else None,
         ) from None
     except requests.RequestException as exc:
         raise CallError(
@@ -187,6 +195,60 @@ def send(
         ) from None
 
 
+def send_by(
+    deadline: float, target: TargetInfo, method: str, path: str, *, idempotency_key: str, **kwargs
+) -> requests.Response:
+    """One request and its whole body, over by ``deadline`` (time.monotonic()) whatever
+    the server does: a server that trickles its headers or body a byte at a time is
+    given up on at the deadline, not at the next quiet read.
+
+    The request runs in a daemon thread that is abandoned at the deadline (its socket
+    read times out on its own later); the answer is then unknown (delivered=None)."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise CallError(
+            f"Deadline passed before {method} {path} was sent", retryable=True, delivered=False
+        )
+    result: dict = {}
+    done = threading.Event()
+
+    def call() -> None:
+        try:
+            response = send(
+                target,
+                method,
+                path,
+                idempotency_key=idempotency_key,
+                read_timeout_s=max(MIN_TIMEOUT_S, deadline - time.monotonic()),
+                deadline=deadline,
+                stream=True,
+                **kwargs,
+            )
+            read_body(response, max_bytes=MAX_RESPONSE_BYTES, deadline=deadline)
+            result["response"] = response
+        except CallError as exc:
+            result["error"] = exc
+        except Exception as exc:  # noqa: BLE001 - type only: the text may quote headers
+            result["error"] = CallError(
+                f"Request to {target.name} failed: {type(exc).__name__} ({method} {path})",
+                retryable=False,
+                delivered=None,
+            )
+        finally:
+            done.set()
+
+    threading.Thread(target=call, name=f"http {method} {path}"[:60], daemon=True).start()
+    if not done.wait(remaining):
+        raise CallError(
+            f"Deadline: {target.name} did not answer {method} {path} within {remaining:.3g} s",
+            retryable=True,
+            delivered=None,
+        )
+    if "error" in result:
+        raise result["error"]
+    return result["response"]
+
+
 def read_body(response: requests.Response, *, max_bytes: int, deadline: float) -> bytes:
     """Read a ``stream=True`` response's body, at most ``max_bytes`` and until
     ``deadline`` (time.monotonic()); afterwards ``response.content``/``.text``/``.json()``
@@ -196,7 +258,9 @@ def read_body(response: requests.Response, *, max_bytes: int, deadline: float) -
         while True:
             if time.monotonic() > deadline:
                 raise CallError(
-                    "Read timeout: the response body did not arrive in time", retryable=True
+                    "Read timeout: the response body did not arrive in time",
+                    retryable=True,
+                    delivered=None,
                 )
             chunk = response.raw.read1(65536, decode_content=True)
             if not chunk:
@@ -213,7 +277,7 @@ def read_body(response: requests.Response, *, max_bytes: int, deadline: float) -
     except Exception as exc:  # noqa: BLE001 - a broken body is a failed call
         response.close()
         raise CallError(
-            f"Reading the response failed: {type(exc).__name__}", retryable=True
+            f"Reading the response failed: {type(exc).__name__}", retryable=True, delivered=None
         ) from None
     response._content = b"".join(chunks)  # noqa: SLF001 - so .text and .json() work
     response._content_consumed = True  # noqa: SLF001

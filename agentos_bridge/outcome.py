@@ -47,6 +47,10 @@ class RunRequest:
     claimed_at: datetime | None = None
     # Called once, the moment the request leaves (for the fire-lag figures).
     on_sent: Callable[[datetime], None] | None = None
+    # The session id to submit a background run under (unless the payload names one):
+    # chosen per scheduled time and attempt, so a run whose submit answer was lost is
+    # found again on the server by it.
+    session_id: str = ""
 
 
 @dataclass

@@ -34,11 +34,14 @@ class _Sender:
         self.deadline = deadline
         self.sent_at: datetime | None = None
 
-    def __call__(self, method: str, path: str, read_timeout_s: float, deadline=None, **kwargs):
+    def mark_sent(self) -> None:
         if self.sent_at is None:
             self.sent_at = datetime.now(UTC)
             if self.request.on_sent:
                 self.request.on_sent(self.sent_at)
+
+    def __call__(self, method: str, path: str, read_timeout_s: float, deadline=None, **kwargs):
+        self.mark_sent()
         return client.send(
             self.request.target,
             method,
@@ -63,6 +66,8 @@ def execute_remote(request: RunRequest, trace: FiringTrace | None = None) -> Out
             outcome = _plain(request, send, trace, path)
     except CallError as exc:
         outcome = exc.outcome()
+        if str(exc).startswith("Timed out after"):
+            outcome.status = "timeout"  # the run's wall-clock deadline, not a socket's
     outcome.request_sent_at = send.sent_at
     log.info("run %s: %s on %s: %s", request.run_pk, path, request.target.name, outcome.status)
     if match and outcome.session_id and outcome.status != "timeout":
@@ -81,9 +86,26 @@ def _plain(request: RunRequest, send: _Sender, trace: FiringTrace, path: str) ->
         kwargs["params"] = client.form_fields(request.payload)
     target = request.target
     with trace.span("request", input=request.payload, method=request.method, path=path) as span:
-        response = send(request.method, path, request.timeout_s, stream=True, **kwargs)
+        send.mark_sent()
+        try:
+            # The whole answer by the run's deadline, however slowly the server sends it.
+            response = client.send_by(
+                send.deadline,
+                target,
+                request.method,
+                path,
+                idempotency_key=request.idempotency_key,
+                **kwargs,
+            )
+        except CallError as exc:
+            if exc.delivered is None and str(exc).startswith("Deadline"):
+                raise CallError(
+                    f"Timed out after {request.timeout_s:g} s: {target.name} had not answered "
+                    f"{request.method} {path}",
+                    retryable=True,
+                ) from None
+            raise
         span.attributes["http.status_code"] = response.status_code
-        client.read_body(response, max_bytes=client.MAX_RESPONSE_BYTES, deadline=send.deadline)
         client.check_status(response, f"{request.method} {path}", target)
     try:
         output = response.json() if response.content else None

@@ -161,6 +161,14 @@ def _save_trace(spans: list[SpanRecord], **trace_fields) -> Any:
             Span.objects.filter(trace=trace, span_id=s.span_id).update(
                 **{k: v for k, v in _fields(s).items() if k != "span_id"}
             )
+    if existing and set(existing) - {s.span_id for s in spans}:
+        # Saved in parts (a run submitted by one process, followed by another): the
+        # counts are of all the trace's spans, not of this part.
+        stored = trace.spans.all()
+        Trace.objects.filter(pk=trace.pk).update(
+            total_spans=stored.count(),
+            error_count=stored.filter(status="ERROR").count(),
+        )
     return trace
 
 

@@ -25,6 +25,7 @@ TOOL_NAMES = (
     "delete_schedule",
     "trigger_schedule",
     "get_schedule_runs",
+    "cancel_run",
 )
 
 
@@ -66,6 +67,7 @@ def run_dict(run: ScheduleRun) -> dict[str, Any]:
         "run_id": run.run_id,
         "session_id": run.session_id,
         "error": run.error,
+        "stage": run.stage,
     }
 
 
@@ -286,6 +288,31 @@ class SchedulerTools(Toolkit):
             return _error(str(exc))
         run.refresh_from_db()
         return _json(run_dict(run))
+
+    def cancel_run(self, run: str) -> str:
+        """Cancel a run that is queued, waiting for a retry, held, or running (a running
+        run on an agent server is cancelled there).
+
+        Args:
+            run: The run's numeric id.
+
+        Returns:
+            The run as JSON (status "cancelled", or still "running" while the server is
+            told), or {"error": ...}.
+        """
+        from scheduler_admin.engine.cancel import RunNotCancellable, cancel_run
+
+        if denied := self._denied("cancel"):
+            return denied
+        pk = str(run).strip()
+        found = ScheduleRun.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+        if found is None or len(pk) > 18:
+            return _error(f"No run with id {str(run)[:40]!r}.")
+        try:
+            cancelled = cancel_run(found, user=self.user)
+        except RunNotCancellable as exc:
+            return _error(str(exc))
+        return _json(run_dict(cancelled))
 
     def get_schedule_runs(self, schedule: str, limit: int = 10) -> str:
         """The schedule's most recent runs, newest first.

@@ -79,13 +79,33 @@ class TargetForm(forms.ModelForm):
         assume_scheme="https",
         help_text="Empty for the built-in in-process runtime.",
     )
+    max_in_flight = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=100000,
+        label="Runs in flight at most",
+        help_text="Runs sent to this server at once; more wait queued (default 32, a stock "
+        "AgentOS's own limit).",
+    )
+
+    def clean_max_in_flight(self) -> int:
+        value = self.cleaned_data.get("max_in_flight")
+        return value if value is not None else 32
 
     class Meta:
         model = Target
-        fields = ("name", "description", "base_url", "token_env", "connect_timeout_s")
+        fields = (
+            "name",
+            "description",
+            "base_url",
+            "token_env",
+            "connect_timeout_s",
+            "max_in_flight",
+        )
         labels = {
             "token_env": "Token environment variable",
             "connect_timeout_s": "Connect timeout (s)",
+            "max_in_flight": "Runs in flight at most",
         }
         help_texts = {
             "token_env": "The NAME of an environment variable holding the bearer token "

@@ -1,4 +1,4 @@
-"""Roles: viewer (read), operator (+ trigger, retry, enable/disable), admin (+ create,
+"""Roles: viewer (read), operator (+ trigger, retry, cancel, enable/disable), admin (+ create,
 edit, delete schedules and targets). Groups of these names are created by a migration;
 a superuser is an admin."""
 
@@ -17,6 +17,7 @@ ACTIONS = {
     "view": Role.VIEWER,
     "trigger": Role.OPERATOR,
     "retry": Role.OPERATOR,
+    "cancel": Role.OPERATOR,
     "enable": Role.OPERATOR,
     "disable": Role.OPERATOR,
     "create": Role.ADMIN,

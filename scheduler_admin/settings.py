@@ -153,6 +153,14 @@ SCHEDULER = {
     # thread: run them in a background thread of the caller (live-server tests);
     # manual: leave them queued (unit tests drive execution step by step).
     "DISPATCH": env_str("SCHEDULER_DISPATCH", "django_q"),
+    # Followers of runs in flight (engine/follow.py): checks at once per process, the
+    # longest wait between two checks of one run, and how often to look for due checks.
+    # How long a submit may take before its answer counts as lost (then the run is
+    # looked up on the server by its session, never sent blindly again).
+    "SUBMIT_TIMEOUT_S": env_float("SCHEDULER_SUBMIT_TIMEOUT_S", 30.0),
+    "FOLLOW_CONCURRENCY": env_int("SCHEDULER_FOLLOW_CONCURRENCY", 32),
+    "FOLLOW_MAX_INTERVAL_S": env_float("SCHEDULER_FOLLOW_MAX_INTERVAL_S", 2.0),
+    "FOLLOW_POLL_S": env_float("SCHEDULER_FOLLOW_POLL_S", 0.1),
 }
 
 # Schedules declared in code, upserted at start (engine/registry.py).

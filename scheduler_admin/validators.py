@@ -24,6 +24,7 @@ LIMITS = {
     "retry_backoff": (1, 10),
     "pause_after_failures": (1, 1000),
     "connect_timeout_s": (0.1, 60),
+    "max_in_flight": (1, 100000),
 }
 
 

@@ -147,6 +147,13 @@ def _paths() -> dict:
                 body="RetryRequest",
             )
         },
+        "/api/runs/{run_id}/cancel": {
+            "post": _op(
+                "Cancel a queued, waiting, held or running run (on its agent server too)",
+                _ok("ScheduleRun") | _ERRORS | _NOT_FOUND | conflict,
+                params=[_RID],
+            )
+        },
         "/api/traces/{trace_id}": {
             "get": _op(
                 "A trace with its span tree",

@@ -1,7 +1,14 @@
 """Component schemas of the OpenAPI description (see openapi.py): AgentOS's field names
 and our own, with the value ranges the validators enforce."""
 
-from scheduler_admin.models import CatchUpPolicy, HttpMethod, OverlapPolicy, RunStatus, Trigger
+from scheduler_admin.models import (
+    CatchUpPolicy,
+    HttpMethod,
+    OverlapPolicy,
+    RunStage,
+    RunStatus,
+    Trigger,
+)
 from scheduler_admin.validators import LIMITS
 
 _EPOCH = {"type": "integer", "nullable": True, "description": "Unix time, seconds"}
@@ -95,6 +102,15 @@ def schemas() -> dict:
             "duration_ms": {"type": "integer", "nullable": True},
             "retry_of": {"type": "string", "nullable": True},
             "missed_count": {"type": "integer"},
+            "stage": {
+                "type": "string",
+                "nullable": True,
+                "enum": [v for v in RunStage.values if v] + [None],
+            },
+            "request_sent_at": _EPOCH,
+            "deadline_at": _EPOCH,
+            "reattach_count": {"type": "integer"},
+            "cancelled_by": {"type": "string", "nullable": True},
         },
     }
     page_meta = {

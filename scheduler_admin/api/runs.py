@@ -87,3 +87,20 @@ def run_retry(request: HttpRequest, user, run_id: str) -> JsonResponse:
     except ValidationError as exc:
         raise unprocessable(validation_problems(exc, {})) from None
     return json_response(to_run(retry), status=201)
+
+
+def run_cancel(request: HttpRequest, user, run_id: str) -> JsonResponse:
+    """Cancel a queued, waiting, held or running run (200 with the run; 409 when it has
+    ended). A running run answers with status "running" and stage "cancelling" until
+    its agent server has been told."""
+    from scheduler_admin.engine.cancel import RunNotCancellable, cancel_run
+
+    run = ScheduleRun.objects.filter(pk=path_id(run_id, "Run")).first()
+    if run is None:
+        raise ApiError(404, "Run not found")
+    read_json_object(request, allow_empty=True)
+    try:
+        run = cancel_run(run, user=user)
+    except RunNotCancellable as exc:
+        raise ApiError(409, str(exc)) from None
+    return json_response(to_run(run))

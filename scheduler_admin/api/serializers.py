@@ -141,4 +141,9 @@ def to_run(run: ScheduleRun) -> dict:
         "duration_ms": run.duration_ms,
         "retry_of": str(run.retry_of_id) if run.retry_of_id else None,
         "missed_count": run.missed_count,
+        "stage": run.stage or None,
+        "request_sent_at": epoch(run.request_sent_at),
+        "deadline_at": epoch(run.deadline_at),
+        "reattach_count": run.reattach_count,
+        "cancelled_by": str(run.cancelled_by_id) if run.cancelled_by_id else None,
     }

@@ -57,6 +57,11 @@ urlpatterns = [
         name="api_run_retry",
     ),
     path(
+        "runs/<str:run_id>/cancel",
+        endpoint(POST=(runs.run_cancel, "cancel")),
+        name="api_run_cancel",
+    ),
+    path(
         "traces/<path:trace_id>",
         endpoint(GET=(traces.trace_detail, "view")),
         name="api_trace_detail",

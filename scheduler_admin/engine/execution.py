@@ -1,55 +1,239 @@
-"""The django-q2 task: execute one run through agentos_bridge and record how it ended.
+"""The django-q2 task: start one run, briefly.
 
-Calls to agent servers happen outside any transaction. The worker holds a lease
-on the run and renews it while the run is in flight; if the worker dies, the
-lease runs out and engine/recovery.py closes the run as "worker lost".
+A run on an AgentOS is *submitted* here and then *followed* elsewhere (engine/follow.py):
+the worker sends the background run, stores the agent's run id and is free again, so
+workers never wait on agents and the number of runs in flight is not the number of
+workers. Everything the worker learns is stored before it moves on, in this order:
+
+1. claim the queued run (conditional UPDATE: a second delivery does nothing), within
+   the target's ``max_in_flight`` (beyond it the run waits queued);
+2. store ``request_sent_at`` and the deadline *before* the request leaves: from then
+   on, whoever finds the run abandoned knows it may exist on the server and looks it
+   up (by the session id we chose) instead of sending it again;
+3. store the run id and hand the run to the followers.
+
+The local runtime (in-process callables) and plain requests (any other endpoint) still
+execute here, bounded by the schedule's timeout, under a lease the worker renews.
 """
 
 import logging
 import os
 import socket
 import threading
+import time
 from datetime import datetime, timedelta
 
-from django.db import DatabaseError, connection
+from django.db import connection, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 import agentos_bridge
+from agentos_bridge import remote_runs
+from agentos_bridge.firing_trace import FiringTrace, trace_id_for
 from agentos_bridge.outcome import Outcome, RunRequest, TargetInfo
+from scheduler_admin.engine.clock import db_now
 from scheduler_admin.engine.config import option
+from scheduler_admin.engine.db_retry import until_it_lands
 from scheduler_admin.engine.outcomes import record_outcome
-from scheduler_admin.models import RunStatus, ScheduleRun
+from scheduler_admin.models import RunStage, RunStatus, ScheduleRun, Target
 
 log = logging.getLogger(__name__)
+
+FIRST_CHECK_S = 0.5
+BUSY_WAIT_S = 1.0
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def claim_run(run_pk: int, worker: str, now: datetime) -> bool:
+def claim_run(run_pk: int, worker: str, now: datetime, *, stage: str = RunStage.EXECUTING) -> bool:
     """Take a queued run for this worker. False if someone else has (or had) it."""
     lease = timedelta(seconds=option("LEASE_S"))
     return bool(
         ScheduleRun.objects.filter(pk=run_pk, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, started_at=now, worker=worker, lease_expires_at=now + lease
+            status=RunStatus.RUNNING,
+            stage=stage,
+            started_at=now,
+            worker=worker,
+            lease_expires_at=now + lease,
         )
     )
 
 
 def execute_run(run_pk: int) -> str:
-    """Run ``run_pk`` once. Safe to receive twice: the second delivery does nothing."""
-    worker = worker_name()
-    if not claim_run(run_pk, worker, timezone.now()):
+    """Start ``run_pk``. Safe to receive twice: the second delivery does nothing."""
+    run = ScheduleRun.objects.select_related("schedule__target").filter(pk=run_pk).first()
+    if run is None or run.status != RunStatus.QUEUED:
         log.info("run %s: already claimed or finished; duplicate delivery ignored", run_pk)
         return "duplicate"
-    run = ScheduleRun.objects.select_related("schedule__target").get(pk=run_pk)
+    worker = worker_name()
     request = build_request(run)
+    background = remote_runs.is_background_run(request)
+    stage = RunStage.SUBMITTING if background else RunStage.EXECUTING
+    claimed = _claim_within_limit(run, worker, stage) if background else None
+    if claimed is None:
+        claimed = claim_run(run_pk, worker, db_now(), stage=stage)
+    if claimed == "held":
+        return "held"
+    if not claimed:
+        log.info("run %s: already claimed or finished; duplicate delivery ignored", run_pk)
+        return "duplicate"
+    run.refresh_from_db()
+    request.claimed_at = run.started_at
+    if background:
+        status = submit(run, request, worker)
+        if option("DISPATCH") in ("inline", "thread"):
+            from scheduler_admin.engine.follow import follow_until_done
+
+            return follow_until_done(run_pk)
+        return status
+    if not request.target.is_local:
+        # A plain request: stored as sent before it leaves, so a lost worker's request
+        # is sent again with the same Idempotency-Key rather than as a new attempt.
+        sent = db_now()
+        until_it_lands(
+            lambda: ScheduleRun.objects.filter(pk=run_pk, worker=worker).update(
+                request_sent_at=sent,
+                deadline_at=sent + timedelta(seconds=request.timeout_s),
+            ),
+            f"run {run_pk}: marking it sent",
+        )
     with LeaseKeeper(run_pk, worker):
         outcome = _call_bridge(request)
     log.info("run %s: %s %s", run_pk, outcome.status, outcome.error[:200])
     record_outcome(run, outcome, worker=worker)
     return outcome.status
+
+
+def _claim_within_limit(run: ScheduleRun, worker: str, stage: str):
+    """Claim, unless the target already has ``max_in_flight`` runs: then the run goes
+    back to waiting (queued, not failed, not skipped) and is sent again shortly."""
+    target = run.schedule.target
+    with transaction.atomic():
+        # Lock the target row (PostgreSQL): claimers of one target take turns, so the
+        # count below stays true until the claim commits. SQLite's write lock does it.
+        Target.objects.select_for_update().filter(pk=target.pk).exists()
+        now = db_now()
+        if ScheduleRun.objects.in_flight_on(target.pk).count() >= target.max_in_flight:
+            ScheduleRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+                dispatched_at=None, not_before=now + timedelta(seconds=BUSY_WAIT_S)
+            )
+            log.info("run %s: %s has %s runs in flight; waiting", run.pk, target, "max")
+            return "held"
+        return claim_run(run.pk, worker, now, stage=stage)
+
+
+def submit(run: ScheduleRun, request: RunRequest, worker: str) -> str:
+    """Send the background run and store what came back; return what happened."""
+    mine = ScheduleRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker=worker)
+    trace = FiringTrace(request, trace_id=trace_id_for(run.pk))
+    session_id = remote_runs.session_for(request)[:64]
+    now = db_now()
+    deadline_at = now + timedelta(seconds=request.timeout_s)
+    # Stored before the request leaves: from here on, the run may exist on the server.
+    marked = until_it_lands(
+        lambda: mine.filter(stage=RunStage.SUBMITTING).update(
+            request_sent_at=now, deadline_at=deadline_at, session_id=session_id
+        ),
+        f"run {run.pk}: marking it sent",
+    )
+    if not marked:
+        log.warning("run %s: no longer ours before sending; not sent", run.pk)
+        return "lost"
+    with LeaseKeeper(run.pk, worker):
+        with trace.span("submit", input=request.payload, path=request.endpoint) as span:
+            result = remote_runs.submit(
+                request, time.monotonic() + request.timeout_s, option("SUBMIT_TIMEOUT_S")
+            )
+            span.attributes["http.status_code"] = result.status_code
+            span.finish(
+                output={"run_id": result.run_id} if result.run_id else None,
+                error=result.unknown or (result.outcome.error if result.outcome else ""),
+            )
+    if result.busy_for_s is not None:
+        return _requeue_busy(run, mine, result.busy_for_s)
+    if result.outcome is not None:
+        outcome = result.outcome
+        outcome.request_sent_at = outcome.request_sent_at or now
+        ok = record_outcome(run, outcome, worker=worker, import_trace=bool(result.run_id))
+        trace.complete(outcome)
+        if not ok and result.run_id:
+            _keep_run_id(run.pk, result.run_id, result.session_id)
+        return outcome.status
+    if result.run_id:
+        handed = until_it_lands(
+            lambda: mine.update(
+                run_id=result.run_id,
+                session_id=result.session_id,
+                status_code=result.status_code,
+                stage=Case(
+                    When(stage=RunStage.SUBMITTING, then=Value(RunStage.FOLLOWING)),
+                    default=F("stage"),
+                ),
+                next_check_at=db_now() + timedelta(seconds=FIRST_CHECK_S),
+                worker="",
+                lease_expires_at=None,
+            ),
+            f"run {run.pk}: storing its agent run id",
+        )
+        if not handed:
+            # Reaped while we waited for the answer: it is being looked up by session;
+            # the run id spares the followers the search.
+            _keep_run_id(run.pk, result.run_id, result.session_id)
+        trace.save_open(result.run_id, result.session_id)
+        return "submitted"
+    # Sent, answer lost: the followers ask the server before anything is sent again.
+    until_it_lands(
+        lambda: mine.update(
+            stage=Case(
+                When(stage=RunStage.SUBMITTING, then=Value(RunStage.REATTACHING)),
+                default=F("stage"),
+            ),
+            next_check_at=db_now() + timedelta(seconds=1),
+            worker="",
+            lease_expires_at=None,
+            reattach_count=F("reattach_count") + 1,
+            reattachments=_with_note(run, f"submit answer lost ({result.unknown[:200]})"),
+        ),
+        f"run {run.pk}: handing an unanswered submit to the followers",
+    )
+    trace.save_open("", session_id)
+    return "unknown"
+
+
+def _requeue_busy(run: ScheduleRun, mine, wait_s: float) -> str:
+    """The server is full (429): the same attempt waits and is sent again."""
+    until_it_lands(
+        lambda: mine.update(
+            status=RunStatus.QUEUED,
+            stage=RunStage.NONE,
+            worker="",
+            lease_expires_at=None,
+            started_at=None,
+            request_sent_at=None,
+            deadline_at=None,
+            dispatched_at=None,
+            not_before=db_now() + timedelta(seconds=min(max(wait_s, BUSY_WAIT_S), 3600)),
+        ),
+        f"run {run.pk}: queuing it again",
+    )
+    log.info("run %s: the agent server is busy (429); sending again in %.0f s", run.pk, wait_s)
+    return "busy"
+
+
+def _keep_run_id(run_pk: int, run_id: str, session_id: str) -> None:
+    until_it_lands(
+        lambda: ScheduleRun.objects.filter(pk=run_pk, run_id="").update(
+            run_id=run_id, session_id=session_id
+        ),
+        f"run {run_pk}: keeping its agent run id",
+    )
+
+
+def _with_note(run: ScheduleRun, note: str) -> list:
+    notes = list(run.reattachments or [])
+    return [*notes, {"at": timezone.now().isoformat(), "note": note}][-20:]
 
 
 def execute_run_in_thread(run_pk: int) -> threading.Thread:
@@ -67,17 +251,22 @@ def execute_run_in_thread(run_pk: int) -> threading.Thread:
 
 
 def build_request(run: ScheduleRun) -> RunRequest:
-    schedule, target = run.schedule, run.schedule.target
+    schedule = run.schedule
+    snapshot = run.request if isinstance(run.request, dict) else {}
+    target = schedule.target
+    if snapshot.get("target_id") not in (None, target.pk):
+        target = Target.objects.filter(pk=snapshot["target_id"]).first() or target
     return RunRequest(
         target=TargetInfo.of(target),
-        method=schedule.method,
-        endpoint=schedule.endpoint,
+        method=snapshot.get("method", schedule.method),
+        endpoint=snapshot.get("endpoint", schedule.endpoint),
         payload=run.input if isinstance(run.input, dict) else {},
-        timeout_s=schedule.timeout_s,
+        timeout_s=snapshot.get("timeout_s", schedule.timeout_s),
         idempotency_key=run.idempotency_key,
         run_pk=run.pk,
         schedule_name=schedule.name,
         claimed_at=run.started_at,
+        session_id=run.session_key,
     )
 
 
@@ -95,7 +284,11 @@ def _call_bridge(request: RunRequest) -> Outcome:
 
 
 class LeaseKeeper:
-    """Renew the run's lease every third of its length until the block ends."""
+    """Renew the run's lease every third of its length until the block ends.
+
+    Lease times come from the database clock. Any failure to renew (a restarting
+    database, an unexpected exception) is retried on the next beat rather than ending
+    the renewals: only "the run is no longer mine" stops them."""
 
     def __init__(self, run_pk: int, worker: str):
         self.run_pk, self.worker = run_pk, worker
@@ -117,11 +310,13 @@ class LeaseKeeper:
                 try:
                     renewed = ScheduleRun.objects.filter(
                         pk=self.run_pk, status=RunStatus.RUNNING, worker=self.worker
-                    ).update(lease_expires_at=timezone.now() + timedelta(seconds=self.lease_s))
-                except DatabaseError:
-                    # A busy or restarting database: two more tries before the lease
-                    # runs out, so keep going rather than let a live run be reaped.
-                    log.warning("run %s: lease renewal failed; retrying", self.run_pk)
+                    ).update(lease_expires_at=db_now() + timedelta(seconds=self.lease_s))
+                except Exception as exc:  # noqa: BLE001 - keep renewing; see docstring
+                    log.warning(
+                        "run %s: lease renewal failed (%s); retrying",
+                        self.run_pk,
+                        type(exc).__name__,
+                    )
                     connection.close()
                     continue
                 if not renewed:

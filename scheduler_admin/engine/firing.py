@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from scheduler_admin.engine.config import option
 from scheduler_admin.engine.dispatch import dispatch
 from scheduler_admin.engine.planning import plan_firing
+from scheduler_admin.engine.snapshot import request_snapshot
 from scheduler_admin.models import OverlapPolicy, RunStatus, Schedule, ScheduleRun, Trigger
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,10 @@ def _fire_batch(now: datetime, batch_size: int) -> tuple[int, list[int]]:
                 "payload",
                 "enabled",
                 "paused_reason",
+                "target_id",
+                "method",
+                "endpoint",
+                "timeout_s",
             )[:batch_size]
         )
         if not schedules:
@@ -173,6 +178,7 @@ def _queued(schedule, scheduled_for, now, trigger, missed, *, held) -> ScheduleR
         dispatched_at=None if held else now,
         held_for_overlap=held,
         input=schedule.payload,
+        request=request_snapshot(schedule),
         missed_count=missed,
     )
 

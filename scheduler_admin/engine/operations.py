@@ -11,6 +11,7 @@ from django.utils import timezone
 from scheduler_admin import cron
 from scheduler_admin.engine.audit import record
 from scheduler_admin.engine.dispatch import dispatch
+from scheduler_admin.engine.snapshot import request_snapshot
 from scheduler_admin.models import Schedule, ScheduleRun, Target, Trigger
 from scheduler_admin.validators import validate_payload
 
@@ -158,6 +159,14 @@ def _restore(schedule: Schedule, original: Schedule) -> None:
 
 
 def delete_schedule(schedule: Schedule, *, user=None) -> None:
+    from scheduler_admin.engine.cancel import cancel_run
+
+    # Runs in flight are stopped on their servers first; then the rows go with it.
+    for run in schedule.runs.filter(status="running").exclude(stage="cancelling"):
+        try:
+            cancel_run(run, user=user)
+        except Exception:  # noqa: BLE001 - ended meanwhile
+            pass
     with transaction.atomic():
         record(user, "deleted", schedule)
         schedule.delete()
@@ -186,7 +195,14 @@ def set_enabled(schedule: Schedule, enabled: bool, *, user=None, reason: str = "
             ]
         )
         action = "enabled" if enabled else ("paused" if reason else "disabled")
-        record(user, action, schedule, note=reason)
+        note = reason
+        if not enabled:
+            from scheduler_admin.engine.cancel import cancel_waiting
+
+            cancelled = cancel_waiting(schedule, f"schedule {action}")
+            if cancelled:
+                note = f"{reason} ({cancelled} waiting runs cancelled)".strip()
+        record(user, action, schedule, note=note)
 
 
 def trigger_now(schedule: Schedule, *, user=None) -> ScheduleRun:
@@ -203,6 +219,7 @@ def trigger_now(schedule: Schedule, *, user=None) -> ScheduleRun:
             queued_at=now,
             dispatched_at=now,
             input=schedule.payload,
+            request=request_snapshot(schedule),
             triggered_by=user if getattr(user, "is_authenticated", False) else None,
         )
         record(user, "triggered", schedule, run=run)
@@ -238,6 +255,7 @@ def retry_run(run: ScheduleRun, *, payload: dict | None = None, user=None) -> Sc
                     queued_at=now,
                     dispatched_at=now,
                     input=payload if payload is not None else run.input,
+                    request=run.request,
                     retry_of=run,
                     triggered_by=user if getattr(user, "is_authenticated", False) else None,
                 )

@@ -11,7 +11,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from agentos_bridge.outcome import Outcome
-from scheduler_admin.models import RunStatus, Schedule, ScheduleRun, Trigger
+from scheduler_admin.engine.clock import db_now
+from scheduler_admin.engine.db_retry import is_blip, until_it_lands
+from scheduler_admin.models import (
+    ImportStatus,
+    RunStage,
+    RunStatus,
+    Schedule,
+    ScheduleRun,
+    Trigger,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +35,21 @@ _STATUS = {
 }
 
 
-def record_outcome(run: ScheduleRun, outcome: Outcome, *, worker: str) -> bool:
-    """Close a running run with its outcome. False if the run was no longer ours
-    (its lease expired and it was closed as "worker lost")."""
-    now = timezone.now()
+def record_outcome(
+    run: ScheduleRun,
+    outcome: Outcome,
+    *,
+    worker: str = "",
+    follower: str = "",
+    import_trace: bool = False,
+) -> bool:
+    """Close a running run with its outcome. False if the run was no longer ours (a
+    worker's lease expired, or another follower took the run over).
+
+    The write survives a database blip (retried until it lands); only a value the
+    database refuses falls back to closing the run without its output, keeping the
+    status the run really had."""
+    owner = {"worker": worker} if worker else {"follower": follower}
     status = _STATUS.get(outcome.status, RunStatus.FAILED)
     fields = {
         "status": status,
@@ -37,42 +57,72 @@ def record_outcome(run: ScheduleRun, outcome: Outcome, *, worker: str) -> bool:
         "output": storable(outcome.output),
         "requirements": storable(outcome.requirements),
         "error": storable(outcome.error),
-        "completed_at": now,
-        "duration_ms": max(0, int((now - (run.started_at or now)).total_seconds() * 1000)),
         "status_code": outcome.status_code,
-        "run_id": outcome.run_id[:64],
-        "session_id": outcome.session_id[:64],
-        "request_sent_at": outcome.request_sent_at,
+        "stage": RunStage.NONE,
         "lease_expires_at": None,
+        "next_check_at": None,
     }
+    # What the run already knows (its run id, when it was sent) is never wiped by an
+    # outcome that does not repeat it.
+    if outcome.run_id:
+        fields["run_id"] = outcome.run_id[:64]
+    if outcome.session_id:
+        fields["session_id"] = outcome.session_id[:64]
+    if outcome.request_sent_at and not run.request_sent_at:
+        fields["request_sent_at"] = outcome.request_sent_at
+    if import_trace and (outcome.session_id or run.session_id) and outcome.status != "timeout":
+        fields["import_status"] = ImportStatus.PENDING
+
+    def close(values: dict, ended: Outcome) -> bool:
+        return until_it_lands(
+            lambda: _close(run, values, ended, owner), f"run {run.pk}: storing its outcome"
+        )
+
     try:
-        return _close(run, fields, outcome, worker)
+        return close(fields, outcome)
     except (DatabaseError, TypeError, ValueError) as exc:
-        # The outcome itself could not be stored (say, output a database refuses): close
-        # the run as failed with why, rather than leave it to be reaped and run again.
+        if is_blip(exc):
+            raise  # the database stayed away past the budget: the run stays in flight
+        # The outcome could not be stored (output the database refuses): keep the
+        # status, drop the output, say why. Not a failure of the schedule.
         log.error("run %s: could not store its outcome: %s", run.pk, type(exc).__name__)
         fields.update(
-            status=RunStatus.FAILED,
             output=None,
             requirements=None,
-            error=f"The run ended ({outcome.status}) but its outcome could not be stored: "
+            error=f"The run ended ({outcome.status}) but its output could not be stored: "
             f"{type(exc).__name__}",
         )
-        return _close(run, fields, Outcome.failure("", retryable=False), worker)
+        return close(fields, outcome)
 
 
-def _close(run: ScheduleRun, fields: dict, outcome: Outcome, worker: str) -> bool:
+def _close(run: ScheduleRun, fields: dict, outcome: Outcome, owner: dict) -> bool:
     with transaction.atomic():
-        closed = ScheduleRun.objects.filter(
-            pk=run.pk, status=RunStatus.RUNNING, worker=worker
-        ).update(**fields)
-        if not closed:
+        now = db_now()
+        mine = ScheduleRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, **owner)
+        row = mine.select_for_update().values("stage", "started_at", "cancelled_by_id").first()
+        if row is None:
             log.warning("run %s: closed by someone else before its outcome arrived", run.pk)
             return False
-        for name, value in fields.items():
+        values = {**fields, "completed_at": now}
+        started = row["started_at"] or now
+        values["duration_ms"] = max(0, int((now - started).total_seconds() * 1000))
+        if row["stage"] == RunStage.CANCELLING:
+            # Cancelled while it ran: that is how it ended, whatever it returned.
+            values.update(status=RunStatus.CANCELLED, error=cancel_note(row["cancelled_by_id"]))
+        if values.get("import_status") == ImportStatus.PENDING:
+            values["next_check_at"] = now  # a follower imports the session and trace
+        mine.update(**values)
+        for name, value in values.items():
             setattr(run, name, value)
         after_run_ended(run, retryable=outcome.retryable, retry_after_s=outcome.retry_after_s)
     return True
+
+
+def cancel_note(user_id: int | None) -> str:
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    return f"Cancelled by {user.get_username()}" if user else "Cancelled"
 
 
 def storable(value):
@@ -102,6 +152,7 @@ def close_lost_run(run: ScheduleRun, now: datetime) -> bool:
             completed_at=now,
             duration_ms=int((now - (run.started_at or now)).total_seconds() * 1000),
             lease_expires_at=None,
+            stage=RunStage.NONE,
         )
         if not closed:
             return False
@@ -148,6 +199,7 @@ def _create_retry(run: ScheduleRun, retry_after_s: float | None) -> bool:
                 status=RunStatus.QUEUED,
                 not_before=timezone.now() + timedelta(seconds=delay),
                 input=run.input,
+                request=run.request,
                 retry_of=run,
             )
     except IntegrityError:
@@ -170,6 +222,8 @@ def _count_failure(schedule: Schedule, run: ScheduleRun) -> None:
         )
         Schedule.objects.filter(pk=schedule.pk).update(enabled=False, paused_reason=reason)
         from scheduler_admin.engine.audit import record
+        from scheduler_admin.engine.cancel import cancel_waiting
 
+        cancel_waiting(schedule, "schedule paused after repeated failures")
         record(None, "paused", schedule, run=run, note=reason)
         log.warning("schedule %s: %s", schedule.pk, reason)

@@ -1,6 +1,6 @@
 from scheduler_admin.models.audit import AuditAction, AuditEntry
 from scheduler_admin.models.observability import AgentSession, Span, Trace
-from scheduler_admin.models.run import RunStatus, ScheduleRun, Trigger
+from scheduler_admin.models.run import ImportStatus, RunStage, RunStatus, ScheduleRun, Trigger
 from scheduler_admin.models.schedule import CatchUpPolicy, HttpMethod, OverlapPolicy, Schedule
 from scheduler_admin.models.target import LOCAL_TARGET_NAME, Target
 from scheduler_admin.models.token import ApiToken
@@ -14,6 +14,8 @@ __all__ = [
     "HttpMethod",
     "LOCAL_TARGET_NAME",
     "OverlapPolicy",
+    "ImportStatus",
+    "RunStage",
     "RunStatus",
     "Schedule",
     "ScheduleRun",

@@ -13,6 +13,7 @@ class AuditAction(models.TextChoices):
     PAUSED = "paused"
     TRIGGERED = "triggered"
     RETRIED = "retried"
+    CANCELLED = "cancelled"
 
 
 class AuditEntry(models.Model):

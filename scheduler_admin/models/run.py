@@ -18,6 +18,31 @@ class RunStatus(models.TextChoices):
     SKIPPED = "skipped"
 
 
+class RunStage(models.TextChoices):
+    """Where a running run is. Each stage names who moves it on (docs/architecture.md)."""
+
+    NONE = "", "—"
+    # A worker holds a lease and executes the run itself: the local runtime, or one
+    # plain HTTP request.
+    EXECUTING = "executing"
+    # A worker holds a lease and is sending the agent server a background run.
+    SUBMITTING = "submitting"
+    # The agent server has the run (run_id known); a follower checks it now and then.
+    FOLLOWING = "following"
+    # The submit was sent but its answer was lost: a follower asks the server whether
+    # it has the run (by our session id) before anything is sent again.
+    REATTACHING = "reattaching"
+    # Someone asked to cancel; a follower (or the executing worker) ends it.
+    CANCELLING = "cancelling"
+
+
+class ImportStatus(models.TextChoices):
+    NONE = "", "—"
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 FAILED_STATUSES = (RunStatus.FAILED, RunStatus.TIMEOUT)
 TERMINAL_STATUSES = tuple(s for s in RunStatus if s not in ACTIVE_STATUSES)
@@ -54,7 +79,26 @@ class ScheduleRunQuerySet(models.QuerySet):
         return self.filter(status=RunStatus.QUEUED, dispatched_at__lt=older_than)
 
     def lease_expired(self, now: datetime) -> "ScheduleRunQuerySet":
+        """Runs a worker held and stopped renewing (followed runs hold no lease)."""
         return self.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now)
+
+    def due_for_check(self, now: datetime) -> "ScheduleRunQuerySet":
+        """The followers' work: runs in flight to check, cancel or re-attach, and
+        finished runs whose session and trace wait to be imported."""
+        return self.filter(next_check_at__lte=now).order_by("next_check_at")
+
+    def in_flight_on(self, target_id: int) -> "ScheduleRunQuerySet":
+        """Runs that occupy one of the target's run slots right now."""
+        return self.filter(
+            status=RunStatus.RUNNING,
+            schedule__target_id=target_id,
+            stage__in=(
+                RunStage.SUBMITTING,
+                RunStage.FOLLOWING,
+                RunStage.REATTACHING,
+                RunStage.CANCELLING,
+            ),
+        )
 
 
 class ScheduleRun(models.Model):
@@ -97,6 +141,29 @@ class ScheduleRun(models.Model):
     )
     worker = models.CharField(max_length=128, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Durable agent calls (engine/execution.py, engine/follow.py): the stage of a
+    # running run, when a follower looks at it next, and the wall-clock deadline
+    # (database clock) by which it must end.
+    stage = models.CharField(max_length=16, choices=RunStage.choices, blank=True, default="")
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    follower = models.CharField(max_length=128, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    checks = models.PositiveIntegerField(default=0, help_text="Status checks made so far.")
+    reattach_count = models.PositiveSmallIntegerField(
+        default=0, help_text="Times the run was picked up again after something died."
+    )
+    reattachments = models.JSONField(
+        default=list, blank=True, help_text="What was re-attached, when and why."
+    )
+    import_status = models.CharField(
+        max_length=8, choices=ImportStatus.choices, blank=True, default=""
+    )
+    # The request as it was when the run was queued: an edit of the schedule
+    # afterwards does not change what this run sends.
+    request = models.JSONField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = ScheduleRunQuerySet.as_manager()
 
@@ -127,6 +194,12 @@ class ScheduleRun(models.Model):
                 name="run_lease_idx",
                 condition=models.Q(status="running"),
             ),
+            # The followers only look at runs with a check due.
+            models.Index(
+                fields=["next_check_at"],
+                name="run_follow_idx",
+                condition=models.Q(next_check_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -142,6 +215,16 @@ class ScheduleRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def session_key(self) -> str:
+        """The session id we give the agent server for this attempt, unless the payload
+        names its own: after a lost answer, the run is found again by it."""
+        return self.idempotency_key
+
+    @property
+    def is_cancellable(self) -> bool:
+        return self.status in ACTIVE_STATUSES and self.stage != RunStage.CANCELLING
 
     @property
     def is_retryable_by_operator(self) -> bool:

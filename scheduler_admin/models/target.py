@@ -28,6 +28,12 @@ class Target(models.Model):
         help_text="Name of the environment variable holding the bearer token.",
     )
     connect_timeout_s = models.FloatField(default=5.0, validators=[InRange("connect_timeout_s")])
+    max_in_flight = models.PositiveIntegerField(
+        default=32,
+        validators=[InRange("max_in_flight")],
+        help_text="Runs sent to this server at once; more wait queued. A stock AgentOS "
+        "serves 32 background runs at a time.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -35,6 +35,7 @@ RUN_ROW_FIELDS = (
     "session_id",
     "error",
     "retry_of_id",
+    "stage",
 )
 
 
@@ -321,7 +322,7 @@ def firing_state(pk: int) -> list[tuple]:
         )
         .annotate(traced=Exists(Trace.objects.filter(schedule_run=OuterRef("pk"))))
         .order_by("attempt", "pk")
-        .values_list("pk", "status", "run_id", "session_id", "completed_at", "traced")
+        .values_list("pk", "status", "stage", "run_id", "session_id", "completed_at", "traced")
     )
 
 

@@ -2,13 +2,9 @@
 or several at once after a confirmation step that says up front which of the
 chosen runs cannot be retried and why."""
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -67,23 +63,20 @@ def _row(request, run: ScheduleRun, note: str):
 
 def _detail_with_errors(request, run: ScheduleRun, form: RetryPayloadForm, status: int = 400):
     run = get_object_or_404(
-        ScheduleRun.objects.select_related("schedule__target", "retry_of", "triggered_by"),
+        ScheduleRun.objects.select_related(
+            "schedule__target", "retry_of", "triggered_by", "cancelled_by"
+        ),
         pk=run.pk,
     )
     return render(request, "runs/detail.html", detail_context(run, retry_form=form), status=status)
 
 
-def _back_to_list(request):
-    """The runs list with the filters it had when the runs were chosen."""
-    filters = QueryDict(request.POST.get("filters", ""))
-    pairs = [
-        (key, value)
-        for key, values in filters.lists()
-        if key not in ("before", "after")  # the retried rows moved to the newest page
-        for value in values
-    ]
-    query = urlencode(pairs)
-    return redirect(reverse("run_list") + (f"?{query}" if query else ""))
+def _back(request) -> str:
+    """The page the runs were chosen on, with its filters (as bulk cancel does): only
+    a path under /runs/ or /failures/."""
+    back = request.POST.get("back", "")
+    ok = back.startswith(("/runs/", "/failures/")) and "//" not in back
+    return back if ok else "/runs/"
 
 
 @require_POST
@@ -96,7 +89,7 @@ def run_bulk_retry(request):
     runs = list(queries.run_rows().filter(pk__in=pks).order_by("-pk"))
     if not runs:
         messages.warning(request, "Select at least one run to retry.")
-        return _back_to_list(request)
+        return redirect(_back(request))
     refusals = {run.pk: retry_refusal(run, retried=run.retried) for run in runs}
     eligible = [run for run in runs if not refusals[run.pk]]
     refused = [(run, refusals[run.pk]) for run in runs if refusals[run.pk]]
@@ -104,7 +97,7 @@ def run_bulk_retry(request):
         context = {
             "eligible": eligible,
             "refused": refused,
-            "filters": request.POST.get("filters", ""),
+            "back": _back(request),
         }
         return render(request, "runs/bulk_retry_confirm.html", context)
     created, skipped = retry_runs(eligible, user=request.user)
@@ -117,4 +110,4 @@ def run_bulk_retry(request):
         messages.warning(request, format_html("Run {}: {}", run.pk, why))
     for text in skipped:  # became ineligible between the two steps
         messages.warning(request, text)
-    return _back_to_list(request)
+    return redirect(_back(request))

@@ -80,14 +80,14 @@ def run_list(request):
     newest = not (request.GET.get("before") or request.GET.get("after"))
     in_flight = any(run.status in (RunStatus.QUEUED, RunStatus.RUNNING) for run in page.rows)
     rows_stamp = live.stamp(
-        (r.pk, r.status, r.run_id, r.session_id, r.duration_ms, r.retried) for r in page.rows
+        (r.pk, r.status, r.stage, r.run_id, r.session_id, r.duration_ms, r.retried)
+        for r in page.rows
     )
     context = {
         "page": page,
         "ignored": notes + page.ignored,
         "live": newest or in_flight,
         "stamp": rows_stamp,
-        "filters": request.GET.urlencode(),
         "params": params,
         "statuses": RunStatus.values,
         "triggers": Trigger.values,
@@ -112,7 +112,10 @@ def run_detail(request, pk: int):
     if polled and (nothing_new := live.unchanged(request, state)):
         return nothing_new
     run = get_object_or_404(
-        ScheduleRun.objects.select_related("schedule__target", "retry_of", "triggered_by"), pk=pk
+        ScheduleRun.objects.select_related(
+            "schedule__target", "retry_of", "triggered_by", "cancelled_by"
+        ),
+        pk=pk,
     )
     context = detail_context(run)
     context["stamp"] = state

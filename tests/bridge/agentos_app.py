@@ -5,7 +5,9 @@ SQLite file comes from the AGENTOS_TEST_DB environment variable.
 """
 
 import asyncio
+import collections
 import os
+import re
 
 from agno.db.sqlite import SqliteDb
 from agno.os import AgentOS
@@ -59,3 +61,40 @@ workflows = [
 
 agent_os = AgentOS(id="bridge-tests", workflows=workflows, db=db, tracing=True)
 app = agent_os.get_app()
+
+
+# What the tests count on the server's side, and the faults they ask for.
+COUNTS: collections.Counter = collections.Counter()
+FAULTS = {"slow_answers": 0, "slow_answer_s": 0.0}
+RUN_SUBMIT = re.compile(r"^/(agents|teams|workflows)/[^/]+/runs$")
+RUN_CANCEL = re.compile(r"^/(agents|teams|workflows)/[^/]+/runs/[^/]+/cancel$")
+
+
+@app.middleware("http")
+async def count_and_fault(request, call_next):
+    """Count run submits (by Idempotency-Key) and cancels; delay the answer of the next
+    ``slow_answers`` submits by ``slow_answer_s`` *after* the run was accepted, as a
+    network that loses the answer would."""
+    path, key = request.url.path, request.headers.get("idempotency-key", "")
+    submit = request.method == "POST" and RUN_SUBMIT.match(path)
+    if submit:
+        COUNTS[f"submit:{key}"] += 1
+        COUNTS["submits"] += 1
+    if request.method == "POST" and RUN_CANCEL.match(path):
+        COUNTS[f"cancel:{key}"] += 1
+    response = await call_next(request)
+    if submit and FAULTS["slow_answers"] > 0:
+        FAULTS["slow_answers"] -= 1
+        await asyncio.sleep(FAULTS["slow_answer_s"])
+    return response
+
+
+@app.get("/test/counts")
+async def counts():
+    return dict(COUNTS)
+
+
+@app.post("/test/faults")
+async def faults(slow_answers: int = 0, slow_answer_s: float = 0.0):
+    FAULTS.update(slow_answers=slow_answers, slow_answer_s=slow_answer_s)
+    return FAULTS

@@ -87,6 +87,15 @@ class Stack:
         self.processes.append(proc)
         return proc
 
+    def kill(self, proc: subprocess.Popen) -> None:
+        """SIGKILL the process and its children (a crash, not a shutdown)."""
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        self.processes.remove(proc)
+
     def stop(self, proc: subprocess.Popen) -> bool:
         """SIGTERM, then wait; True if the process stopped by itself."""
         if proc.poll() is not None:
@@ -155,6 +164,15 @@ class Postgres:
             self.pg_ctl, "-D", str(self.dir), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"
         )
         return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def restart(self, down_s: float) -> None:
+        """Stop the server (fast: connections are cut), stay down ``down_s``, start again."""
+        self._as_postgres(self.pg_ctl, "-D", str(self.dir), "-m", "fast", "-w", "stop")
+        time.sleep(down_s)
+        opts = f"'-p {self.port} -c listen_addresses=127.0.0.1 -c max_connections=200 -k /tmp'"
+        self._as_postgres(
+            self.pg_ctl, "-D", str(self.dir), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"
+        )
 
     def stop(self) -> None:
         self._as_postgres(self.pg_ctl, "-D", str(self.dir), "-m", "fast", "-w", "stop")

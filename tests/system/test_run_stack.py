@@ -41,7 +41,7 @@ def test_the_stack_serves_and_one_ctrl_c_stops_everything(sqlite_stack, tmp_path
         children = subprocess.run(
             ["pgrep", "-P", str(stack.pid)], capture_output=True, text=True
         ).stdout.split()
-        assert len(children) == 3  # web, scheduler, workers
+        assert len(children) == 4  # web, scheduler, follower, workers
 
         stack.send_signal(signal.SIGINT)
         assert stack.wait(timeout=30) == 0

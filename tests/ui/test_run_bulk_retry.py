@@ -63,12 +63,14 @@ def test_bulk_retry_says_up_front_which_runs_are_not_eligible(as_operator):
 def test_bulk_retry_goes_back_to_the_list_with_its_filters(as_operator):
     """Issue 12: bulk retry dropped the list's filters."""
     run = make_run(make_schedule(), status=RunStatus.FAILED, error="boom")
-    filters = "status=failed&q=boom&before=99"
+    back = "/runs/?status=failed&q=boom"
+    confirm = as_operator.post(reverse("run_bulk_retry"), {"run": [run.pk], "back": back})
+    assert 'name="back" value="/runs/?status=failed&amp;q=boom"' in confirm.content.decode()
     response = as_operator.post(
-        reverse("run_bulk_retry"), {"run": [run.pk], "confirmed": "yes", "filters": filters}
+        reverse("run_bulk_retry"), {"run": [run.pk], "confirmed": "yes", "back": back}
     )
-    assert response["Location"] == reverse("run_list") + "?status=failed&q=boom"
-    confirm = as_operator.post(reverse("run_bulk_retry"), {"run": [run.pk], "filters": filters})
-    assert (
-        'name="filters" value="status=failed&amp;q=boom&amp;before=99"' in confirm.content.decode()
+    assert response["Location"] == back
+    elsewhere = as_operator.post(
+        reverse("run_bulk_retry"), {"run": [run.pk], "confirmed": "yes", "back": "//evil.test/"}
     )
+    assert elsewhere["Location"] == "/runs/"

@@ -1,4 +1,5 @@
-"""``make run``: the web server, the scheduler and a django-q2 cluster, in the foreground.
+"""``make run``: the web server, the scheduler, a follower of runs in flight and a django-q2
+cluster, in the foreground.
 
 The children run in their own sessions, so Ctrl-C reaches only this command, which
 sends each child one SIGTERM: django-q2's sentinel then stops its workers in order
@@ -15,7 +16,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run the web server, the scheduler and a django-q2 cluster together."
+    help = "Run the web server, the scheduler, a follower and a django-q2 cluster together."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000")
@@ -25,6 +26,7 @@ class Command(BaseCommand):
         commands = {
             "web": [*manage, "runserver", addr, "--noreload"],
             "scheduler": [*manage, "run_scheduler"],
+            "follower": [*manage, "follow_runs"],
             "workers": [*manage, "qcluster"],
         }
         children = {

@@ -1,0 +1,330 @@
+"""Follow runs in flight: one process checks many runs, none holds a worker.
+
+A follower (``manage.py follow_runs``; any number of them, on any machines) claims the
+runs whose check is due, a batch at a time, by moving their ``next_check_at`` past a
+check lease in one conditional UPDATE (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the
+write lock on SQLite): no run is checked by two followers at once, and a run whose
+follower died is due again when the lease passes, so none is forgotten. Each claimed
+run gets one short step in a thread pool, by its stage:
+
+- following: read its status once; store the outcome when it has ended, else the
+  next check time (back-off with the run's age, at most ``FOLLOW_MAX_INTERVAL_S``);
+  past its deadline, cancel it on the server and close it as timed out;
+- reattaching: the submit's answer was lost; ask the server for a run in the session
+  we chose, and follow it if there is one; send the same attempt again only when the
+  server certainly has none;
+- cancelling: cancel it on the server, close it as cancelled;
+- finished with an import pending: import its session and trace (a slow or failing
+  import never touches the outcome, which is already stored).
+
+Every write is conditional on ``follower`` still being us: a follower that stalled
+past its lease finds its write refused and drops it.
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from datetime import datetime, timedelta
+
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from agentos_bridge import remote_runs
+from agentos_bridge.firing_trace import finish_followed
+from agentos_bridge.outcome import Outcome
+from scheduler_admin.engine.clock import db_now
+from scheduler_admin.engine.config import option
+from scheduler_admin.engine.db_retry import until_it_lands
+from scheduler_admin.engine.execution import build_request
+from scheduler_admin.engine.outcomes import record_outcome
+from scheduler_admin.models import ImportStatus, RunStage, RunStatus, ScheduleRun
+
+log = logging.getLogger(__name__)
+
+CHECK_LEASE_S = 60.0
+FIRST_INTERVAL_S = 0.5
+# How long past its deadline an unreachable server is still asked about a run.
+GIVE_UP_AFTER_S = 600.0
+
+
+def submit_grace_s() -> float:
+    """How long after sending a lost submit the server may still be storing the run."""
+    return option("SUBMIT_TIMEOUT_S") + 10.0
+
+
+def follower_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:follower"
+
+
+def interval_s(run: ScheduleRun, now: datetime) -> float:
+    """Check young runs often and old ones less: a tenth of the run's age, between
+    FIRST_INTERVAL_S and FOLLOW_MAX_INTERVAL_S."""
+    since = run.request_sent_at or run.started_at or now
+    age = max(0.0, (now - since).total_seconds())
+    return min(max(FIRST_INTERVAL_S, age / 10), option("FOLLOW_MAX_INTERVAL_S"))
+
+
+def claim_due(follower: str, now: datetime, limit: int, only_pk: int | None = None) -> list[int]:
+    """Take up to ``limit`` runs whose check is due, for this follower."""
+    if limit <= 0:
+        return []
+    with transaction.atomic():
+        due = ScheduleRun.objects.due_for_check(now)
+        if only_pk is not None:
+            due = due.filter(pk=only_pk)
+        pks = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+        if pks:
+            ScheduleRun.objects.filter(pk__in=pks).update(
+                next_check_at=now + timedelta(seconds=CHECK_LEASE_S), follower=follower
+            )
+    return pks
+
+
+def step(run_pk: int, follower: str) -> str:
+    """One look at one claimed run; returns what happened (for logs and tests)."""
+    run = (
+        ScheduleRun.objects.select_related("schedule__target")
+        .filter(pk=run_pk, follower=follower)
+        .first()
+    )
+    if run is None:
+        return "taken over"
+    now = db_now()
+    if run.status != RunStatus.RUNNING:
+        if run.import_status == ImportStatus.PENDING:
+            return _import(run, follower)
+        _release(run, follower)
+        return "nothing to do"
+    if run.stage == RunStage.FOLLOWING:
+        return _follow(run, follower, now)
+    if run.stage == RunStage.REATTACHING:
+        return _reattach(run, follower, now)
+    if run.stage == RunStage.CANCELLING:
+        return _cancel(run, follower, now)
+    _release(run, follower)  # a worker has it (submitting, executing)
+    return "held by a worker"
+
+
+def _mine(run: ScheduleRun, follower: str, **filters):
+    return ScheduleRun.objects.filter(pk=run.pk, follower=follower, **filters)
+
+
+def _release(run: ScheduleRun, follower: str) -> None:
+    until_it_lands(
+        lambda: _mine(run, follower).update(next_check_at=None, follower=""),
+        f"run {run.pk}: releasing it",
+    )
+
+
+def _again_in(run: ScheduleRun, follower: str, seconds: float, **changes) -> None:
+    """Check again in ``seconds`` (never past the deadline, where it must be closed)."""
+    when = db_now() + timedelta(seconds=seconds)
+    if run.deadline_at and run.stage == RunStage.FOLLOWING:
+        when = min(when, run.deadline_at)
+    until_it_lands(
+        lambda: _mine(run, follower, status=RunStatus.RUNNING, stage=run.stage).update(
+            next_check_at=when, **changes
+        ),
+        f"run {run.pk}: scheduling its next check",
+    )
+
+
+def _note(run: ScheduleRun, note: str) -> dict:
+    notes = [*(run.reattachments or []), {"at": timezone.now().isoformat(), "note": note}]
+    return {"reattach_count": F("reattach_count") + 1, "reattachments": notes[-20:]}
+
+
+def _close(run: ScheduleRun, follower: str, outcome: Outcome, *, note: str = "") -> str:
+    request = build_request(run)
+    recorded = record_outcome(
+        run, outcome, follower=follower, import_trace=bool(outcome.session_id or run.session_id)
+    )
+    if recorded:
+        log.info(
+            "run %s: %s on %s: %s", run.pk, request.endpoint, request.target.name, outcome.status
+        )
+        finish_followed(
+            request, outcome, checks=run.checks, followed_since=run.request_sent_at, note=note
+        )
+    return outcome.status if recorded else "taken over"
+
+
+def _follow(run: ScheduleRun, follower: str, now: datetime) -> str:
+    request = build_request(run)
+    if run.deadline_at and now >= run.deadline_at:
+        remote_runs.cancel(request, run.run_id, run.session_id)
+        timeout = request.timeout_s
+        outcome = Outcome(
+            status="timeout",
+            error=f"Timed out after {timeout:g} s; run {run.run_id} was still running "
+            "(cancelled on the server)",
+            retryable=True,
+            run_id=run.run_id,
+            session_id=run.session_id,
+        )
+        return _close(run, follower, outcome)
+    outcome, why = remote_runs.check(request, run.run_id, run.session_id)
+    run.checks += 1
+    if outcome is not None:
+        outcome.run_id = outcome.run_id or run.run_id
+        outcome.session_id = outcome.session_id or run.session_id
+        return _close(run, follower, outcome)
+    _again_in(run, follower, interval_s(run, now), checks=F("checks") + 1)
+    return why
+
+
+def _reattach(run: ScheduleRun, follower: str, now: datetime) -> str:
+    """The submit was sent but its answer lost: find the run before sending anything."""
+    if run.run_id:  # the worker stored it after all
+        _again_in(run, follower, 0, stage=RunStage.FOLLOWING)
+        return "following"
+    request = build_request(run)
+    run_id, definite = remote_runs.find(request, run.session_id, run.request_sent_at)
+    if run_id:
+        changes = _note(run, f"found run {run_id} on the server by its session; following it")
+        until_it_lands(
+            lambda: _mine(
+                run, follower, status=RunStatus.RUNNING, stage=RunStage.REATTACHING
+            ).update(run_id=run_id, stage=RunStage.FOLLOWING, next_check_at=now, **changes),
+            f"run {run.pk}: re-attaching",
+        )
+        return "re-attached"
+    sent = run.request_sent_at or run.started_at or now
+    waited = (now - sent).total_seconds()
+    past_deadline = run.deadline_at and now >= run.deadline_at
+    if not definite:
+        if past_deadline and now >= run.deadline_at + timedelta(seconds=GIVE_UP_AFTER_S):
+            # Never retried: it might exist on the server, and one attempt runs once.
+            outcome = Outcome.failure(
+                "The agent server never said whether it received this run; not sent again",
+                retryable=False,
+            )
+            return _close(run, follower, outcome)
+        _again_in(run, follower, 5)
+        return "server did not answer"
+    if waited < submit_grace_s():
+        _again_in(run, follower, 2)
+        return "not found yet"
+    if past_deadline:
+        outcome = Outcome.failure(
+            "The submit's answer was lost and the server has no such run", retryable=True
+        )
+        return _close(run, follower, outcome)
+    # Certainly not on the server: the same attempt (same key, same session) again.
+    changes = _note(run, "the server never received the submit; sending the same attempt again")
+    until_it_lands(
+        lambda: _mine(run, follower, status=RunStatus.RUNNING, stage=RunStage.REATTACHING).update(
+            status=RunStatus.QUEUED,
+            stage=RunStage.NONE,
+            follower="",
+            next_check_at=None,
+            started_at=None,
+            request_sent_at=None,
+            deadline_at=None,
+            dispatched_at=None,
+            not_before=now,
+            **changes,
+        ),
+        f"run {run.pk}: queuing it again",
+    )
+    return "queued again"
+
+
+def _cancel(run: ScheduleRun, follower: str, now: datetime) -> str:
+    if run.worker and run.lease_expires_at and run.lease_expires_at > now:
+        _again_in(run, follower, 1)  # the worker is still submitting it
+        return "waiting for the worker"
+    request = build_request(run)
+    run_id = run.run_id
+    if not run_id and run.request_sent_at:
+        run_id, definite = remote_runs.find(request, run.session_id, run.request_sent_at)
+        waited = (now - run.request_sent_at).total_seconds()
+        if not run_id and (not definite or waited < submit_grace_s()):
+            _again_in(run, follower, 2)
+            return "looking for the run to cancel"
+    note = ""
+    if run_id:
+        done, why = remote_runs.cancel(request, run_id, run.session_id)
+        late = run.deadline_at and now > run.deadline_at + timedelta(seconds=60)
+        if not done and not late:
+            _again_in(run, follower, 2)
+            return f"cancel failed: {why}"
+        note = "cancelled on the server" if done else f"the server could not be told: {why}"
+    outcome = Outcome(status="cancelled", run_id=run_id, session_id=run.session_id)
+    return _close(run, follower, outcome, note=note)
+
+
+def _import(run: ScheduleRun, follower: str) -> str:
+    from agentos_bridge.remote_traces import import_run
+
+    request = build_request(run)
+    kind = (remote_runs.component(request.endpoint) or ("agents", ""))[0]
+    outcome = Outcome(status=run.status, run_id=run.run_id, session_id=run.session_id)
+    try:
+        summary = import_run(request, kind, outcome, run.request_sent_at)
+        result = ImportStatus.DONE
+    except Exception as exc:  # noqa: BLE001 - an import never changes the outcome
+        log.warning("run %s: import failed: %s", run.pk, type(exc).__name__)
+        summary, result = type(exc).__name__, ImportStatus.FAILED
+    until_it_lands(
+        lambda: _mine(run, follower).update(import_status=result, next_check_at=None, follower=""),
+        f"run {run.pk}: storing its import",
+    )
+    return f"imported: {summary}"
+
+
+def _step_safely(run_pk: int, follower: str) -> str:
+    try:
+        return step(run_pk, follower)
+    except Exception as exc:  # noqa: BLE001 - the run is due again when the lease passes
+        log.exception("run %s: follow step failed (%s); retried later", run_pk, type(exc).__name__)
+        connection.close()
+        return "error"
+    finally:
+        close_old_connections()
+
+
+def run_forever(stop: threading.Event, *, concurrency: int | None = None) -> None:
+    """Claim and check due runs until ``stop`` is set (SIGTERM/SIGINT in the command)."""
+    concurrency = concurrency or option("FOLLOW_CONCURRENCY")
+    follower = follower_name()
+    log.info("follower %s started (%s at once)", follower, concurrency)
+    pending: set = set()
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="follow") as pool:
+        while not stop.is_set():
+            claimed = []
+            try:
+                claimed = claim_due(follower, db_now(), concurrency - len(pending))
+            except Exception as exc:  # noqa: BLE001 - a database blip: try again shortly
+                log.warning("follower: claim failed (%s); retrying", type(exc).__name__)
+                connection.close()
+                stop.wait(1.0)
+            pending |= {pool.submit(_step_safely, pk, follower) for pk in claimed}
+            if pending:
+                done, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
+            if not claimed:
+                stop.wait(option("FOLLOW_POLL_S"))
+        log.info("follower %s stopping; finishing %s checks", follower, len(pending))
+    log.info("follower %s stopped", follower)
+
+
+def follow_until_done(run_pk: int, *, budget_s: float | None = None) -> str:
+    """Follow one run in this thread until it has ended and been imported (inline and
+    thread dispatch: tests and demos without a follower process)."""
+    follower = f"{follower_name()}:{threading.get_ident()}"
+    run = ScheduleRun.objects.select_related("schedule").get(pk=run_pk)
+    deadline = time.monotonic() + (budget_s or run.schedule.timeout_s + 120)
+    while time.monotonic() < deadline:
+        for pk in claim_due(follower, db_now(), 1, only_pk=run_pk):
+            step(pk, follower)
+        run.refresh_from_db(fields=["status", "next_check_at", "import_status"])
+        if run.status != RunStatus.RUNNING and run.next_check_at is None:
+            return run.status
+        if run.status == RunStatus.QUEUED:
+            return run.status
+        time.sleep(0.05)
+    return run.status
