@@ -46,7 +46,11 @@ def _render_form(request, form: ScheduleForm, schedule: Schedule | None):
         "form": form,
         "schedule": schedule,
         # A blank new form shows no preview yet rather than an error.
-        "preview": cron_preview(expr, form["timezone"].value() or "") if expr else {},
+        "preview": (
+            cron_preview(expr, validators.canonical_timezone(form["timezone"].value() or ""))
+            if expr
+            else {}
+        ),
         "timezones": sorted(zoneinfo.available_timezones()),
     }
     status = 400 if form.is_bound and form.errors else 200
@@ -87,7 +91,8 @@ def cron_preview(expr: str, tz_name: str) -> dict:
 
 def schedule_preview(request):
     """htmx: the live cron preview as the cron or timezone is typed."""
-    preview = cron_preview(request.GET.get("cron_expr", ""), request.GET.get("timezone", ""))
+    tz_name = validators.canonical_timezone(request.GET.get("timezone", ""))
+    preview = cron_preview(request.GET.get("cron_expr", ""), tz_name)
     return render(request, "schedules/form.html#preview", {"preview": preview})
 
 
