@@ -5,14 +5,17 @@ import zoneinfo
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from agentos_bridge.health import check_target
 from scheduler_admin import cron, validators
 from scheduler_admin.forms import ScheduleForm
-from scheduler_admin.models import Schedule
+from scheduler_admin.models import Schedule, Target
 from scheduler_admin.views.access import require
+from scheduler_admin.views.params import parse_id
 
 PREVIEW_FIRES = 5
 
@@ -104,3 +107,26 @@ def schedule_payload_check(request):
     except ValidationError as exc:
         error = " ".join(exc.messages)
     return render(request, "schedules/form.html#payload_check", {"payload_error": error})
+
+
+ENDPOINTS_CACHE_S = 60
+
+
+@require("edit")
+def schedule_endpoints(request):
+    """htmx: the run endpoints the chosen target serves, as suggestions for the
+    endpoint field. Asks the target what it serves (as Test connection does) at most
+    once a minute per target; any path may still be typed."""
+    target = Target.objects.filter(pk=parse_id(request.GET.get("target", ""))).first()
+    if target is None:
+        target = Target.objects.local()
+    key = f"schedule-endpoints-{target.pk}-{target.base_url}"
+    found = cache.get(key)
+    if found is None:
+        answer = check_target(target)
+        paths = [f"/agents/{agent_id}/runs" for agent_id in answer.get("agents") or []]
+        paths += [f"/teams/{team_id}/runs" for team_id in answer.get("teams") or []]
+        paths += [f"/workflows/{wf_id}/runs" for wf_id in answer.get("workflows") or []]
+        found = {"target": target.name, "paths": paths, "error": answer.get("error", "")}
+        cache.set(key, found, ENDPOINTS_CACHE_S)
+    return render(request, "schedules/form.html#endpoints", {"endpoints": found})

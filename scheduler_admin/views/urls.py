@@ -23,6 +23,7 @@ urlpatterns = [
     path("schedules/bulk/", schedule_list.schedule_bulk, name="schedule_bulk"),
     path("schedules/new/", schedule_form.schedule_create, name="schedule_create"),
     path("schedules/preview/", schedule_form.schedule_preview, name="schedule_preview"),
+    path("schedules/endpoints/", schedule_form.schedule_endpoints, name="schedule_endpoints"),
     path(
         "schedules/payload-check/",
         schedule_form.schedule_payload_check,

@@ -183,3 +183,34 @@ def test_every_cron_error_names_its_field_and_range(as_admin, expr, message):
     """Issue 12: "Bad minute." gave no range; 0 0 30 2 * said "Bad day-of-month"."""
     preview = as_admin.get(reverse("schedule_preview"), {"cron_expr": expr, "timezone": "UTC"})
     assert message in preview.content.decode()
+
+
+def test_the_endpoint_field_offers_what_the_target_serves(as_admin):
+    """Issue 12: the endpoint field gave no hint although Test connection knows the agents."""
+    from agentos_bridge.runtime import registry
+
+    local = Target.objects.local()
+    page = as_admin.get(reverse("schedule_create")).content.decode()
+    assert 'list="endpoint-options"' in page and reverse("schedule_endpoints") in page
+    options = as_admin.get(
+        reverse("schedule_endpoints"), {"target": local.pk}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    for workflow_id in registry.workflow_ids():
+        assert f'<option value="/workflows/{workflow_id}/runs">' in options
+    for agent_id in registry.agent_ids():
+        assert f'<option value="/agents/{agent_id}/runs">' in options
+    assert "serves" in options
+
+
+def test_endpoint_suggestions_are_for_admins(as_viewer):
+    assert as_viewer.get(reverse("schedule_endpoints")).status_code == 403
+
+
+def test_the_cron_preview_sits_beside_the_cron_field(as_admin):
+    """Issue 12: the preview sat below the timezone field, off-screen while typing."""
+    schedule = Schedule.objects.create(
+        name="x", endpoint="/noop", cron_expr="0 9 * * *", target=Target.objects.local()
+    )
+    page = as_admin.get(reverse("schedule_edit", args=[schedule.pk])).content.decode()
+    cron_field = page.index('name="cron_expr"')
+    assert cron_field < page.index('id="cron-preview"') < page.index('name="timezone"')
