@@ -185,29 +185,19 @@ def history_strip(runs, slots: int = 50):
 _DAY_KINDS = {"ok": STATUS_COLOURS["success"], "bad": STATUS_COLOURS["failed"], "other": "#6e7781"}
 
 
-def _hour_totals(counts: dict, buckets: list[datetime]) -> dict:
-    totals = {hour: dict.fromkeys(_DAY_KINDS, 0) for hour in buckets}
-    for (hour, status), n in counts.items():
-        hour = hour.astimezone(UTC)
-        if hour in totals:
-            kind = "ok" if status == "success" else "bad" if status in _FAILED else "other"
-            totals[hour][kind] += n
-    return totals
-
-
 @register.simple_tag
-def day_chart(counts: dict, now: datetime, hours: int = 24):
-    """Firings per hour over the last ``hours`` hours as stacked bars: succeeded at
-    the bottom, failed or timed out above, anything else on top; the newest hour on
-    the right, a label every 3 hours. ``counts`` is queries.firings_by_hour's
-    {(hour, status): n}.
+def day_chart(rows: list[dict]):
+    """Firings per hour as stacked bars: succeeded at the bottom, failed or timed out
+    above, anything else on top; the newest hour on the right, a label every 3
+    hours. ``rows`` is queries.firings_by_hour's list of {"hour", "ok", "bad",
+    "other"}.
     """
-    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    buckets = [end - timedelta(hours=hours - 1 - i) for i in range(hours)]
-    totals = _hour_totals(counts, buckets)
-    top = max((sum(t.values()) for t in totals.values()), default=0) or 1
+    totals = {row["hour"].astimezone(UTC): row for row in rows}
+    buckets = list(totals)
+    hours = len(buckets)
+    top = max((sum(t[kind] for kind in _DAY_KINDS) for t in totals.values()), default=0) or 1
     width, plot = 960, 110
-    bar = width // hours
+    bar = width // max(hours, 1)
     parts = []
     for i, hour in enumerate(buckets):
         t, y = totals[hour], plot

@@ -5,11 +5,11 @@ Kept beside the views rather than on the models: they shape what a page shows
 """
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, Substr, TruncHour
+from django.db.models.functions import Coalesce, Substr
 
 from scheduler_admin.models import AuditEntry, RunStatus, Schedule, ScheduleRun, Trace
 from scheduler_admin.models.run import ACTIVE_STATUSES, FAILED_STATUSES
@@ -153,21 +153,40 @@ def next_fires(limit: int = 10) -> QuerySet:
     )
 
 
-def firings_by_hour(since: datetime, floor: int | None) -> dict:
-    """{(hour, status): firings} for firings whose latest attempt was queued since
-    ``since``: the dashboard's 24-hour view. The same pk-bounded range as
-    counts_by_status_since, grouped by hour in the database.
+DAY_KINDS = {"ok": (RunStatus.SUCCESS,), "bad": FAILED_STATUSES}  # the rest is "other"
+
+
+def firings_by_hour(since: datetime, floor: int | None, hours: int = 24) -> list[dict]:
+    """Firings whose latest attempt was queued in each of the last ``hours`` whole
+    hours (the current one last), by kind: {"hour", "ok", "bad", "other"}.
+
+    One row of conditional COUNTs over the same pk-bounded range as
+    counts_by_status_since: plain comparisons on queued_at, so no per-row date
+    function (SQLite's TruncHour is a Python call per row).
     """
+    end = since + timedelta(hours=hours)
+    top = end.replace(minute=0, second=0, microsecond=0)
+    starts = [top - timedelta(hours=hours - 1 - i) for i in range(hours)]
     if floor is None:
-        return {}
-    rows = (
-        firings(ScheduleRun.objects.filter(pk__gte=floor, queued_at__gte=since))
-        .annotate(hour=TruncHour("queued_at"))
-        .order_by()
-        .values_list("hour", "status")
-        .annotate(n=Count("pk"))
+        return [{"hour": h, "ok": 0, "bad": 0, "other": 0} for h in starts]
+    counts = {}
+    for i, start in enumerate(starts):
+        in_hour = Q(queued_at__gte=start, queued_at__lt=start + timedelta(hours=1))
+        for kind, statuses in DAY_KINDS.items():
+            counts[f"{kind}_{i}"] = Count("pk", filter=in_hour & Q(status__in=statuses))
+        counts[f"all_{i}"] = Count("pk", filter=in_hour)
+    row = firings(ScheduleRun.objects.filter(pk__gte=floor, queued_at__gte=starts[0])).aggregate(
+        **counts
     )
-    return {(hour, status): n for hour, status, n in rows}
+    return [
+        {
+            "hour": start,
+            "ok": row[f"ok_{i}"],
+            "bad": row[f"bad_{i}"],
+            "other": row[f"all_{i}"] - row[f"ok_{i}"] - row[f"bad_{i}"],
+        }
+        for i, start in enumerate(starts)
+    ]
 
 
 FAILURES_SCAN_CAP = 5000  # failed firings the failures page groups, newest first
