@@ -37,20 +37,25 @@ def _bounds(spans: list[Span], now: datetime) -> tuple[datetime | None, float]:
     return origin, max((max(ends) - origin).total_seconds(), 0.0)
 
 
-def waterfall(traces: list[Trace], spans: list[Span], now: datetime | None = None) -> list:
-    """Depth-first rows of every trace in turn (parents before children, siblings by
+def waterfall(
+    spans: list[Span], traces: list[Trace] | None = None, now: datetime | None = None
+) -> list[WaterfallRow]:
+    """Depth-first rows of each trace in turn (parents before children, siblings by
     start time), each with its bar's offset and width as percentages of one time
     axis shared by all the traces. A span without an end is running: its bar
-    reaches now."""
+    reaches now. Without ``traces``, ``spans`` are drawn as one tree."""
     now = now or timezone.now()
     origin, total_s = _bounds(spans, now)
-    by_trace: dict[int, list[Span]] = {}
-    for span in spans:
-        by_trace.setdefault(span.trace_id, []).append(span)
+    groups: list[tuple[Trace | None, list[Span]]] = [(None, spans)]
+    if traces is not None:
+        by_trace: dict[int, list[Span]] = {}
+        for span in spans:
+            by_trace.setdefault(span.trace_id, []).append(span)
+        groups = [(trace, by_trace.get(trace.pk, [])) for trace in traces]
     rows: list[WaterfallRow] = []
-    for trace in traces:
+    for trace, group in groups:
         first = True
-        for node, depth in walk(span_tree(by_trace.get(trace.pk, []))):
+        for node, depth in walk(span_tree(group)):
             span = node.span
             running = span.start_time is not None and span.end_time is None
             offset = width = 0.0
@@ -60,16 +65,17 @@ def waterfall(traces: list[Trace], spans: list[Span], now: datetime | None = Non
                 width = max((end - span.start_time).total_seconds() / total_s * 100, 0.5)
             elif origin and span.start_time:
                 width = 100.0
-            row = WaterfallRow(
-                span,
-                depth,
-                round(offset, 2),
-                round(min(width, 100 - offset), 2),
-                running=running,
-                trace=trace if first else None,
-                has_children=bool(node.children),
+            rows.append(
+                WaterfallRow(
+                    span,
+                    depth,
+                    round(offset, 2),
+                    round(min(width, 100 - offset), 2),
+                    running=running,
+                    trace=trace if first else None,
+                    has_children=bool(node.children),
+                )
             )
-            rows.append(row)
             first = False
     return rows
 
@@ -105,7 +111,7 @@ def trace_detail(request, trace_id: str):
         )
     spans = list(Span.objects.filter(trace__in=traces).order_by("start_time", "pk"))
     now = timezone.now()
-    rows = waterfall(traces, spans, now)
+    rows = waterfall(spans, traces, now)
     origin, total_s = _bounds(spans, now)
     run = trace.schedule_run
     context = {
