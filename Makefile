@@ -4,13 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: run test install system-deps lint lock bench clean
+.PHONY: run run-production test install system-deps lint lock bench clean
 
 run: install
 	mkdir -p var
 	DEBUG=true $(BIN)/python manage.py migrate --no-input
 	DEBUG=true $(BIN)/python manage.py seed_demo
 	DEBUG=true $(BIN)/python manage.py run_stack --addr $(ADDR)
+
+# The same stack the production way (gunicorn, whitenoise), still on this machine's
+# SQLite: set SECRET_KEY and ALLOWED_HOSTS first (docs/deploy.md).
+run-production: install
+	mkdir -p var
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py run_stack --production --addr $(ADDR)
 
 test: install system-deps lint
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
@@ -26,11 +33,14 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-# Servers and the browser the tests start themselves: Redis, PostgreSQL, Chromium.
+# Servers and the browser the tests start themselves: Redis, PostgreSQL, Chromium,
+# Prometheus; and espeak-ng, the speech engine of the demo's narrated workflows.
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -24,6 +24,8 @@ from agentos_bridge.outcome import Outcome, TargetInfo, is_retryable_status
 
 MAX_BODY = 2000
 MAX_RESPONSE_BYTES = 1_000_000
+# A finished run's body may carry its media (audio, images) inline.
+MAX_RUN_BODY_BYTES = 64_000_000
 MIN_TIMEOUT_S = 0.1
 REDACTED = "[redacted]"
 _sessions: dict[tuple[str, str], requests.Session] = {}
@@ -65,6 +67,10 @@ def session_for(target: TargetInfo) -> requests.Session:
     with _sessions_lock:
         if key not in _sessions:
             session = requests.Session()
+            # Followers and batched submits talk to one server from many threads.
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
             session.trust_env = False
             session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
             _sessions[key] = session
@@ -196,7 +202,14 @@ def send(
 
 
 def send_by(
-    deadline: float, target: TargetInfo, method: str, path: str, *, idempotency_key: str, **kwargs
+    deadline: float,
+    target: TargetInfo,
+    method: str,
+    path: str,
+    *,
+    idempotency_key: str,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+    **kwargs,
 ) -> requests.Response:
     """One request and its whole body, over by ``deadline`` (time.monotonic()) whatever
     the server does: a server that trickles its headers or body a byte at a time is
@@ -224,7 +237,7 @@ def send_by(
                 stream=True,
                 **kwargs,
             )
-            read_body(response, max_bytes=MAX_RESPONSE_BYTES, deadline=deadline)
+            read_body(response, max_bytes=max_bytes, deadline=deadline)
             result["response"] = response
         except CallError as exc:
             result["error"] = exc

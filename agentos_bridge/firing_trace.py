@@ -8,6 +8,7 @@ from typing import Any
 
 from agentos_bridge.outcome import Outcome, RunRequest
 from agentos_bridge.spans import SpanRecord, SpanRecorder, now, save_trace
+from scheduler_admin.ops.logs import bind as bind_log_ids
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ class FiringTrace:
     def __init__(self, request: RunRequest, trace_id: str | None = None):
         self.request = request
         self.trace_id = trace_id or uuid.uuid4().hex
+        bind_log_ids(trace=self.trace_id)  # JSON log lines about this firing carry it
         self.recorder = SpanRecorder()
         started = now()
         self.root = self.recorder.add(
@@ -66,11 +68,6 @@ class FiringTrace:
         self.root.finish(output=outcome.status, error=outcome.error)
         self.save(outcome)
 
-    def save_open(self, run_id: str = "", session_id: str = "") -> None:
-        """Store the trace so far, its root still open (the run is in flight)."""
-        self.root.attributes.update({"agno.run.id": run_id, "session.id": session_id})
-        self.save(Outcome(status="running", run_id=run_id, session_id=session_id))
-
     def save(self, outcome: Outcome) -> None:
         """Store the trace; a failure here is logged and never fails the run."""
         try:
@@ -94,20 +91,29 @@ class FiringTrace:
 
 
 def finish_followed(
-    request: RunRequest, outcome: Outcome, *, checks: int, followed_since, note: str = ""
+    request: RunRequest,
+    outcome: Outcome,
+    *,
+    checks: int,
+    followed_since,
+    note: str = "",
 ) -> None:
-    """Close the scheduler trace of a followed run: a "follow" span for the checks made
-    (not one per check) and "complete"; the root opened by the submit ends now."""
+    """The scheduler trace of a followed run, written once when it ends (a run in
+    flight costs no trace writes): claim (until the request left), then "follow" for
+    the submit and every status check (one span, not one per check), then "complete"."""
     trace = FiringTrace(request, trace_id=trace_id_for(request.run_pk))
-    trace.recorder.spans = [trace.root]  # the claim span was stored by the submit
+    sent = followed_since or now()
+    for span in trace.recorder.spans:
+        if span.name == "claim":
+            span.finish(at=max(sent, span.start_time))
     follow = trace.recorder.add(
         SpanRecord(
             name="follow",
             span_type="SCHEDULER",
             parent_span_id=trace.root.span_id,
-            start_time=followed_since or now(),
-            attributes={"checks": checks},
+            start_time=sent,
+            attributes={"checks": checks, "agno.run.id": outcome.run_id},
         )
     )
-    follow.finish(output=f"{checks} checks{'; ' + note if note else ''}")
+    follow.finish(output=f"submitted, then {checks} status checks{'; ' + note if note else ''}")
     trace.complete(outcome)

@@ -26,14 +26,19 @@ def check_target(target) -> dict[str, Any]:
         "error": "",
     }
     if info.is_local:
+        from django.core.exceptions import ImproperlyConfigured
+
         from agentos_bridge.runtime import registry
 
-        result.update(
-            ok=True,
-            health={"status": "ok", "runtime": "in-process"},
-            agents=registry.agent_ids(),
-            workflows=registry.workflow_ids(),
-        )
+        try:
+            result.update(
+                ok=True,
+                health={"status": "ok", "runtime": "in-process (agno)"},
+                agents=registry.ids("agents") + registry.ids("teams"),
+                workflows=registry.ids("workflows"),
+            )
+        except ImproperlyConfigured as exc:
+            result.update(ok=False, error=str(exc))
         return result
     if info.token_env and not client.token_for(info):
         result["warning"] = f"The environment variable {info.token_env} is not set."

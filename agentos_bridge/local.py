@@ -1,7 +1,8 @@
 """The in-process runtime: the built-in `local` target.
 
-``/agents/<id>/runs`` and ``/workflows/<id>/runs`` run registered agents and
-workflows (agentos_bridge.runtime) in a thread, joined with the schedule's timeout.
+``/agents|teams|workflows/<id>/runs`` run the agno components of LOCAL_AGNO_APP
+(agentos_bridge.runtime) in a thread, joined with the schedule's timeout; past it the
+run is cancelled.
 Built-ins for tests and benchmarks: ``/noop`` answers at once, ``/echo`` returns
 its payload, ``/sleep`` sleeps ``seconds``.
 """
@@ -12,14 +13,18 @@ import re
 import time
 from datetime import UTC, datetime
 
+from django.core.exceptions import ImproperlyConfigured
+
+from agentos_bridge.artifacts import store_media
 from agentos_bridge.outcome import Outcome, RunRequest
 from agentos_bridge.runtime import runner
 
 log = logging.getLogger(__name__)
 
-RUN_PATH = re.compile(r"^/(agents|workflows)/([^/]+)/runs$")
+RUN_PATH = re.compile(r"^/(agents|teams|workflows)/([^/]+)/runs$")
 # While a run is in flight, its spans so far are written this often (live progress).
 FLUSH_EVERY_S = 1.0
+CANCEL_GRACE_S = 1.0
 
 
 def _now() -> datetime:
@@ -94,22 +99,55 @@ def _run_component(request: RunRequest, kind: str, component_id: str, sent_at) -
         )
     except runner.UnknownComponent as exc:
         return Outcome.failure(str(exc), retryable=False, status_code=404, request_sent_at=sent_at)
+    except ImproperlyConfigured as exc:  # LOCAL_AGNO_APP names nothing usable
+        return Outcome.failure(str(exc), retryable=False, request_sent_at=sent_at)
     runner.start(run)
     deadline = time.monotonic() + request.timeout_s
-    ids = {"run_id": run.run_id, "session_id": run.session_id}
     while not run.done.wait(min(FLUSH_EVERY_S, max(0.0, deadline - time.monotonic()))):
         if time.monotonic() >= deadline:
+            run.cancel()
+            # A step awaiting something stops at once; give it a moment so the stored
+            # trace shows where it was cut off (a step blocking in plain code stays open).
+            run.done.wait(CANCEL_GRACE_S)
             _save(run, request, status="ERROR")
-            return _timeout(request, sent_at, **ids)
+            return _timeout(request, sent_at, run_id=run.run_id, session_id=run.session_id)
         _save(run, request)
     _save(run, request)
-    if run.status == "ERROR":
+    store_media(request.run_pk, run.body, source="local")
+    outcome = finished(run.as_agentos(), kind, run.error)
+    outcome.request_sent_at = sent_at
+    outcome.run_id, outcome.session_id = run.run_id, run.session_id
+    return outcome
+
+
+def finished(body: dict, kind: str, error: str = "") -> Outcome:
+    """The outcome of a run that ended, from its AgentOS run body."""
+    status = str(body.get("status") or "ERROR").upper()
+    if status == "PAUSED":
+        return Outcome(status="paused", requirements=body.get("requirements"))
+    if status == "CANCELLED":
+        return Outcome(status="cancelled", error=error or "The run was cancelled")
+    if status != "COMPLETED":
         # An error inside an agent or step is the run's error: retried by policy.
-        return Outcome.failure(run.error, retryable=True, request_sent_at=sent_at, **ids)
-    output = run.content
+        return Outcome.failure(error or "The run ended in ERROR", retryable=True)
+    steps = [s for s in body.get("step_results") or [] if isinstance(s, dict)]
+    output = body.get("content")
     if kind == "workflows":
-        output = {"content": run.content, "step_results": run.ctx.step_results}
-    return Outcome(status="success", status_code=200, output=output, request_sent_at=sent_at, **ids)
+        output = {"content": output, "step_results": [_step(s) for s in steps]}
+    failed = [s for s in steps if s.get("success") is False]
+    if failed:
+        # agno ends a workflow whose step raised COMPLETED, the error only on the step
+        # result (as on an AgentOS): that is a failed run for us, as for remote runs.
+        detail = failed[0].get("error") or failed[0].get("content")
+        return Outcome.failure(
+            f"Step {failed[0].get('step_name')} failed: {detail}", retryable=True, output=output
+        )
+    return Outcome(status="success", status_code=200, output=output)
+
+
+def _step(result: dict) -> dict:
+    keys = ("step_name", "step_type", "executor_type", "content", "success", "error")
+    return {key: result.get(key) for key in keys}
 
 
 def _save(run: runner.LocalRun, request: RunRequest, status: str = "") -> None:

@@ -123,6 +123,7 @@ def check(request: RunRequest, run_id: str, session_id: str) -> tuple[Outcome | 
             "GET",
             path,
             idempotency_key=request.idempotency_key,
+            max_bytes=client.MAX_RUN_BODY_BYTES,
             params={"session_id": session_id},
         )
     except CallError as exc:

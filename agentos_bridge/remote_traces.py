@@ -5,7 +5,8 @@ background run is the HTTP request span, so the trace summary's run_id and
 session_id can be empty while an inner span carries ``session.id``; and traces are
 exported asynchronously. So: try the run_id and session_id filters, then look
 through recent traces for an inner span naming our run or session, polling briefly.
-The session request and the trace search share one small budget (IMPORT_BUDGET_S,
+Media on the run output (audio, images) are stored as the run's artifacts.
+The session request, the trace search and the media request share one small budget (IMPORT_BUDGET_S,
 checked before each request), and a trace's details are fetched at most once per import.
 Nothing here fails the run: errors are logged and the run's outcome stands.
 """
@@ -18,7 +19,7 @@ from urllib.parse import quote
 
 from agentos_bridge import client
 from agentos_bridge.outcome import Outcome, RunRequest
-from agentos_bridge.spans import SpanRecord, as_text, save_trace
+from agentos_bridge.spans import parse_time, records_from_tree, save_trace
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,20 @@ RECENT_TRACES = 20
 SESSION_TYPES = {"agents": "agent", "teams": "team", "workflows": "workflow"}
 
 
-def import_run(request: RunRequest, kind: str, outcome: Outcome, sent_at: datetime | None) -> str:
-    """Import what the server kept of the run; return a one-line summary."""
+def import_run(
+    request: RunRequest,
+    kind: str,
+    outcome: Outcome,
+    sent_at: datetime | None,
+    *,
+    wait: bool = True,
+) -> str:
+    """Import what the server kept of the run; return a one-line summary. With
+    ``wait=False`` the trace is searched for once (the caller tries again later if it
+    is exported late), so a server with tracing off costs one request, not seconds."""
     found = []
     fetch = _Fetcher(request, time.monotonic() + IMPORT_BUDGET_S)
+    fetch.wait = wait
     try:
         _import_session(fetch, SESSION_TYPES[kind], outcome.session_id)
         found.append("session")
@@ -44,7 +55,23 @@ def import_run(request: RunRequest, kind: str, outcome: Outcome, sent_at: dateti
     except Exception as exc:  # noqa: BLE001 - see module docstring
         log.warning("run %s: trace not imported: %s", request.run_pk, exc)
         found.append("trace import failed")
+    try:
+        stored = _import_media(fetch, kind, outcome)
+        if stored:
+            found.append(f"{stored} artifact(s)")
+    except Exception as exc:  # noqa: BLE001 - see module docstring
+        log.warning("run %s: media not imported: %s", request.run_pk, exc)
     return ", ".join(found)
+
+
+def _import_media(fetch: "_Fetcher", kind: str, outcome: Outcome) -> int:
+    """Audio, images, videos and files on the run output become the run's artifacts."""
+    from agentos_bridge.artifacts import store_media
+
+    component_id = fetch.request.endpoint.strip("/").split("/")[1]
+    path = f"/{kind}/{quote(component_id, safe='')}/runs/{quote(outcome.run_id, safe='')}"
+    body = fetch.get(path, {"session_id": outcome.session_id})
+    return store_media(fetch.request.run_pk, body, source="remote")
 
 
 class _Fetcher:
@@ -52,6 +79,7 @@ class _Fetcher:
 
     def __init__(self, request: RunRequest, deadline: float):
         self.request, self.deadline = request, deadline
+        self.wait = True
         self.details: dict[str, Any] = {}
 
     def get(self, path: str, params: dict | None = None) -> Any:
@@ -97,8 +125,8 @@ def _import_session(fetch: _Fetcher, session_type: str, session_id: str) -> None
             "session_state": body.get("session_state"),
             "data": data,
             "target": Target.objects.filter(name=request.target.name).first(),
-            "created_at": _time(body.get("created_at")),
-            "updated_at": _time(body.get("updated_at")),
+            "created_at": parse_time(body.get("created_at")),
+            "updated_at": parse_time(body.get("updated_at")),
         },
     )
 
@@ -121,9 +149,7 @@ def _import_trace(fetch: _Fetcher, outcome: Outcome, sent_at: datetime | None) -
         if run_pk and existing.schedule_run_id is None:
             Trace.objects.filter(pk=existing.pk).update(schedule_run_id=run_pk)
         return trace_id
-    spans: list[SpanRecord] = []
-    for node in detail.get("tree") or []:
-        _flatten(node, "", spans)
+    spans = records_from_tree(detail.get("tree") or [])
     save_trace(
         spans,
         trace_id=trace_id,
@@ -146,7 +172,7 @@ def _find_trace(fetch: _Fetcher, outcome: Outcome, sent_at: datetime | None) -> 
     since = (sent_at or datetime.now(UTC)) - timedelta(seconds=2)
     while True:
         detail = _search(fetch, outcome, since)
-        if detail is not None or time.monotonic() + 0.3 >= deadline:
+        if detail is not None or not fetch.wait or time.monotonic() + 0.3 >= deadline:
             return detail
         time.sleep(0.3)
 
@@ -190,36 +216,3 @@ def _mentions(nodes: list, run_id: str, session_id: str) -> bool:
         if _mentions(node.get("spans") or [], run_id, session_id):
             return True
     return False
-
-
-def _flatten(node: dict, parent: str, out: list[SpanRecord]) -> None:
-    span_id = str(node.get("id") or node.get("span_id") or len(out))[:64]
-    start = _time(node.get("start_time")) or datetime.now(UTC)
-    record = SpanRecord(
-        name=str(node.get("name") or "span"),
-        span_type=str(node.get("type") or ""),
-        parent_span_id=parent,
-        span_id=span_id,
-        status=str(node.get("status") or "UNSET")[:16],
-        start_time=start,
-        end_time=_time(node.get("end_time")),
-        input=as_text(node.get("input")),
-        output=as_text(node.get("output")),
-        error=as_text(node.get("error")),
-        attributes={**(node.get("attributes") or {}), **(node.get("metadata") or {})},
-    )
-    out.append(record)
-    for child in node.get("spans") or []:
-        _flatten(child, span_id, out)
-
-
-def _time(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

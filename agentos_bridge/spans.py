@@ -197,3 +197,45 @@ def _row(trace, s: SpanRecord):
     from scheduler_admin.models import Span
 
     return Span(trace=trace, **_fields(s))
+
+
+def records_from_tree(nodes: list) -> list[SpanRecord]:
+    """Span records from a trace tree as AgentOS's ``GET /traces/{trace_id}`` serves it
+    (remote traces, and the local runtime's, which agno's own code builds)."""
+    out: list[SpanRecord] = []
+    for node in nodes:
+        _flatten(node, "", out)
+    return out
+
+
+def _flatten(node: dict, parent: str, out: list[SpanRecord]) -> None:
+    span_id = str(node.get("id") or node.get("span_id") or len(out))[:64]
+    record = SpanRecord(
+        name=str(node.get("name") or "span"),
+        span_type=str(node.get("type") or ""),
+        parent_span_id=parent,
+        span_id=span_id,
+        status=str(node.get("status") or "UNSET")[:16],
+        start_time=parse_time(node.get("start_time")) or now(),
+        end_time=parse_time(node.get("end_time")),
+        input=as_text(node.get("input")),
+        output=as_text(node.get("output")),
+        error=as_text(node.get("error")),
+        attributes={**(node.get("attributes") or {}), **(node.get("metadata") or {})},
+    )
+    out.append(record)
+    for child in node.get("spans") or []:
+        _flatten(child, span_id, out)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An epoch number or an ISO 8601 text (``Z`` or an offset; naive is UTC)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

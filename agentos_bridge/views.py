@@ -29,6 +29,7 @@ from scheduler_admin.models import AgentSession, Trace
 TOKEN_ENV = "AGENTOS_LOCAL_TOKEN"
 MAX_CONCURRENT_RUNS = 16
 SYNC_WAIT_S = 60.0
+START_WAIT_S = 10.0  # until agno has given the run its id (imports on a first run)
 RETRY_AFTER_S = 5
 
 
@@ -90,17 +91,29 @@ def health(request):
 @agentos_endpoint
 @require_GET
 def agent_list(request):
-    return JsonResponse([{"id": i, "name": i} for i in registry.agent_ids()], safe=False)
+    return JsonResponse(_listing("agents"), safe=False)
+
+
+@agentos_endpoint
+@require_GET
+def team_list(request):
+    return JsonResponse(_listing("teams"), safe=False)
 
 
 @agentos_endpoint
 @require_GET
 def workflow_list(request):
-    rows = [
-        {"id": i, "name": registry.get_workflow(i).name, "description": ""}
-        for i in registry.workflow_ids()
-    ]
-    return JsonResponse(rows, safe=False)
+    return JsonResponse(_listing("workflows"), safe=False)
+
+
+def _listing(kind: str) -> list[dict]:
+    rows = []
+    for component_id in registry.ids(kind):
+        component = registry.get(kind, component_id)
+        name = getattr(component, "name", None) or component_id
+        description = getattr(component, "description", None) or ""
+        rows.append({"id": component_id, "name": name, "description": description})
+    return rows
 
 
 @agentos_endpoint
@@ -127,10 +140,15 @@ def run_create(request, kind: str, component_id: str):
         )
         answer["Retry-After"] = str(RETRY_AFTER_S)
         return answer
-    runner.remember(run)
     saved = threading.Event()
     thread = threading.Thread(target=_run_and_save, args=(run, saved), daemon=True)
     thread.start()
+    # agno picks the run_id as the run starts (arun with background=True, as AgentOS).
+    run.started.wait(START_WAIT_S)
+    if not run.run_id:  # agno refused the run before it had an id
+        detail = run.error or f"The run did not start within {START_WAIT_S:g} s"
+        return JsonResponse({"detail": detail}, status=500)
+    runner.remember(run)
     ids = {"run_id": run.run_id, "session_id": run.session_id}
     if request.POST.get("background", "false").lower() == "true":
         return JsonResponse({**ids, "status": "PENDING"}, status=202)

@@ -12,6 +12,7 @@ from scheduler_admin.models import (
     AgentSession,
     AuditEntry,
     Schedule,
+    ScheduleAlertRule,
     ScheduleRun,
     Span,
     Target,
@@ -99,3 +100,12 @@ class TraceAdmin(ReadOnlyAdmin):
 class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "actor_name", "action", "schedule_name"]
     list_filter = ["action"]
+
+
+@admin.register(ScheduleAlertRule)
+class ScheduleAlertRuleAdmin(admin.ModelAdmin):
+    """Per-schedule alert overrides: threshold, mute, channels."""
+
+    list_display = ("schedule", "failure_threshold", "muted")
+    raw_id_fields = ("schedule",)
+    filter_horizontal = ("channels",)

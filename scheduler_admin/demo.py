@@ -1,5 +1,5 @@
 """Demo schedules for ``make run``, against the built-in local runtime
-(agents and workflows of agentos_bridge.runtime.demo)."""
+(the agno workflows of agentos_bridge.runtime.demo)."""
 
 DEMO_SCHEDULES = [
     {
@@ -24,6 +24,22 @@ DEMO_SCHEDULES = [
         "cron_expr": "*/10 * * * *",
     },
     {
+        "name": "narrated digest",
+        "description": "The digest, then spoken by espeak-ng: the run page plays it.",
+        "endpoint": "/workflows/narrated-digest/runs",
+        "payload": {"message": "the scheduler's week"},
+        "cron_expr": "0 8 * * 1-5",
+        "timezone": "Europe/Berlin",
+    },
+    {
+        "name": "code narration",
+        "description": "Explains a file of this project's code, then speaks the explanation.",
+        "endpoint": "/workflows/code-narration/runs",
+        "payload": {"message": "agentos_bridge/runtime/speech.py"},
+        "cron_expr": "30 8 * * 1-5",
+        "timezone": "Europe/Berlin",
+    },
+    {
         "name": "fan-out research",
         "description": "Three sources searched in parallel, then merged.",
         "endpoint": "/workflows/fan-out/runs",
@@ -45,9 +61,9 @@ DEMO_SCHEDULES = [
         "cron_expr": "*/30 * * * *",
     },
     {
-        "name": "flaky agent",
+        "name": "flaky upstream",
         "description": "Fails its first two attempts, then succeeds: shows retries.",
-        "endpoint": "/agents/flaky/runs",
+        "endpoint": "/workflows/flaky/runs",
         "payload": {"message": "try hard"},
         "cron_expr": "*/5 * * * *",
         "max_retries": 3,

@@ -24,6 +24,8 @@ ACTIONS = {
     "edit": Role.ADMIN,
     "delete": Role.ADMIN,
     "manage_targets": Role.ADMIN,
+    "acknowledge": Role.OPERATOR,
+    "manage_alerts": Role.ADMIN,
 }
 
 

@@ -1,8 +1,10 @@
 """Settings, read once from the environment (see README, "Configuration")."""
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from scheduler_admin.env import env_bool, env_float, env_int, env_list, env_str
 
@@ -43,6 +45,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+if not DEBUG:
+    # Static files from the web process itself (hashed names, compressed, cached for a
+    # year): no separate file server to configure. In DEBUG, runserver serves them.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "scheduler_admin.urls"
 WSGI_APPLICATION = "scheduler_admin.wsgi.application"
@@ -101,7 +108,27 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATIC_ROOT = env_str("STATIC_ROOT", str(BASE_DIR / "var" / "staticfiles"))
+# Outside DEBUG, `collectstatic` writes content-hashed, compressed copies and pages link
+# to the hashed names, which whitenoise serves with a one-year cache lifetime.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# Files runs produce (audio, images, documents): any Django storage under "artifacts".
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "artifacts": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env_str("ARTIFACTS_DIR", str(BASE_DIR / "var" / "artifacts"))},
+    },
+}
 
 # Security: safe defaults, relaxed only by DEBUG (local development and tests).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -111,9 +138,12 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 # Only behind a proxy that sets X-Forwarded-Proto (and strips a client's own).
-if env_bool("BEHIND_TLS_PROXY", False):
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# Load balancers and Prometheus talk plain HTTP to the app on the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # django-q2: the ORM broker by default, Redis when REDIS_URL is set.
 REDIS_URL = env_str("REDIS_URL", "")
@@ -163,14 +193,88 @@ SCHEDULER = {
     "FOLLOW_POLL_S": env_float("SCHEDULER_FOLLOW_POLL_S", 0.1),
 }
 
+# Alerting (scheduler_admin/alerts/, docs/alerts.md).
+ALERTS = {
+    # A due time whose request has not left this long after it is late; due schedules
+    # nobody fired for this long mean no scheduler is running.
+    "LATE_AFTER_S": env_float("ALERT_LATE_AFTER_S", 60.0),
+    # How often run_alerts checks (late, silent scheduler, reminders, re-sends).
+    "TICK_S": env_float("ALERT_TICK_S", 5.0),
+    # Absolute base of the links in alerts (the console's public address).
+    "CONSOLE_URL": env_str("CONSOLE_URL", "http://127.0.0.1:8000"),
+    "HTTP_TIMEOUT_S": env_float("ALERT_HTTP_TIMEOUT_S", 10.0),
+    "MAX_ATTEMPTS": env_int("ALERT_MAX_ATTEMPTS", 8),
+    "EMAIL_FROM": env_str("ALERT_EMAIL_FROM", ""),
+    # django_q: notifications are django-q2 tasks; inline/manual for tests.
+    "DELIVERY": env_str("ALERT_DELIVERY", "django_q"),
+}
+# Email channels use Django's SMTP backend with these.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "scheduler@localhost")
+
+# Health, metrics and heartbeats (scheduler_admin/ops/).
+OPS = {
+    # /metrics answers requests from these networks, or with this bearer token. Behind a
+    # proxy on the same machine every request comes from loopback: no network by default.
+    "METRICS_TOKEN": env_str("METRICS_TOKEN", ""),
+    "METRICS_ALLOWED_NETWORKS": env_list(
+        "METRICS_ALLOWED_NETWORKS", "" if BEHIND_TLS_PROXY else "127.0.0.1/32,::1/128"
+    ),
+    # Recent-activity metrics (fire lag, runs by status, retries) cover this window.
+    "METRICS_WINDOW_S": env_int("METRICS_WINDOW_S", 300),
+    # A looping process stores its heartbeat at most this often.
+    "HEARTBEAT_EVERY_S": env_float("HEARTBEAT_EVERY_S", 5.0),
+    # /readyz: each process kind that must have beaten within so many seconds.
+    "READY_HEARTBEATS": {"scheduler": env_float("READYZ_SCHEDULER_MAX_AGE_S", 30.0)},
+    # /readyz: a run ready to start may wait this long for a worker.
+    "READY_QUEUE_MAX_WAIT_S": env_float("READYZ_QUEUE_MAX_WAIT_S", 300.0),
+}
+
+for _cidr in OPS["METRICS_ALLOWED_NETWORKS"]:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_NETWORKS: {_cidr!r} is not a network like 10.0.0.0/8."
+        ) from None
+
 # Schedules declared in code, upserted at start (engine/registry.py).
 CODE_SCHEDULES: list[dict] = []
 
+# plain: for people; json: one object per line, with run, schedule, target and trace ids.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "scheduler_admin.ops.logs.JsonFormatter"},
+    },
+    "filters": {"context": {"()": "scheduler_admin.ops.logs.ContextFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # At DEBUG urllib3 logs each request's path, where Slack, Discord and most
+        # webhooks carry their token (alert channels): never below INFO.
+        "urllib3": {"level": "INFO"},
+    },
 }
+
+# The agno agents, teams and workflows of the built-in `local` target: an import path
+# to an AgentOS object or a list of components (agentos_bridge/runtime/registry.py).
+LOCAL_AGNO_APP = env_str("LOCAL_AGNO_APP", "agentos_bridge.runtime.demo:workflows")

@@ -45,3 +45,19 @@ def make_user(role: str | None = "viewer", username: str | None = None, password
         # rows the migration made.
         user.groups.add(Group.objects.get_or_create(name=role)[0])
     return user
+
+
+def make_channel(kind: str = "webhook", url: str = "", **overrides):
+    """An alert channel; ``url`` and a fresh signing key (webhooks) go in encrypted."""
+    from scheduler_admin.alerts.secrets import new_signing_key
+    from scheduler_admin.models import AlertChannel
+
+    fields = {"name": f"channel-{next(_seq)}", "kind": kind}
+    fields.update(overrides)
+    channel = AlertChannel(**fields)
+    values = {"url": url} if url else {}
+    if kind == "webhook":
+        values["signing_key"] = new_signing_key()
+    channel.set_secrets(values)
+    channel.save()
+    return channel

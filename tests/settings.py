@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("SCHEDULER_DISPATCH", "manual")
+os.environ.setdefault("ALERT_DELIVERY", "manual")
 
 from scheduler_admin.settings import *  # noqa: E402,F403 - the real settings, unchanged
 from scheduler_admin.settings import BASE_DIR, DATABASES  # noqa: E402

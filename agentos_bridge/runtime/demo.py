@@ -1,139 +1,235 @@
-"""Demo agents and workflows of the in-process runtime (``make run`` schedules them).
+"""The demo: agno workflows of function steps (no model, no key), served by the local
+target (``LOCAL_AGNO_APP = "agentos_bridge.runtime.demo:workflows"``) and, unchanged, by a
+real AgentOS: ``AgentOS(workflows=demo.workflows, db=..., tracing=True)``.
 
-Registered on import; agentos_bridge.runtime.registry imports this module on first lookup.
+One per row of the pattern table: sequential (digest), Parallel (fan-out), Loop with an
+end condition and a Condition (quality-loop), Router (router); and cross-modal chaining:
+narrated-digest (draft → speech) and code-narration (a file of code → explanation →
+speech), spoken by espeak-ng (agentos_bridge.runtime.speech). Plus flaky (fails its first
+attempts: watch the retries) and slow (live progress).
 """
 
+import ast
+import asyncio
 import threading
-import time
-from typing import Any
+from pathlib import Path
 
-from agentos_bridge.runtime.pipeline import (
-    Condition,
-    Loop,
-    Parallel,
-    Router,
-    RunContext,
-    Step,
-    Steps,
-    Workflow,
-)
-from agentos_bridge.runtime.registry import register_agent, register_workflow
+from agno.workflow import Condition, Loop, Parallel, Router, Step, Workflow
+from agno.workflow.types import HumanReview, OnError, StepInput, StepOutput
 
-FLAKY_FAILURES = 2  # the flaky agent fails this many attempts of each scheduled time
+from agentos_bridge.runtime.speech import speak
+
+FLAKY_FAILURES = 2  # the flaky workflow fails this many attempts of each scheduled time
 SLOW_STEP_S = 4.0
+QUALITY_GOAL = 0.8
+# code-narration explains files of this project only (the message is a relative path).
+CODE_ROOT = Path(__file__).resolve().parents[2]
+MAX_CODE_BYTES = 200_000
+
+STOP_ON_ERROR = HumanReview(on_error=OnError.fail)
 
 _flaky_lock = threading.Lock()
 _flaky_attempts: dict[str, int] = {}
 
 
-def echo_agent(message: Any) -> str:
-    return f"You said: {message}"
+def research(step_input: StepInput) -> StepOutput:
+    return StepOutput(content=f"notes on {step_input.input}")
 
 
-def flaky_agent(message: Any, ctx: RunContext) -> str:
-    """Fails the first FLAKY_FAILURES attempts of a series (all attempts of one scheduled
-    time share it), so retries by policy end in success."""
-    key = ctx.series_key or ctx.session_id
+def outline(step_input: StepInput) -> StepOutput:
+    return StepOutput(content=f"outline of ({step_input.previous_step_content})")
+
+
+def draft(step_input: StepInput) -> StepOutput:
+    return StepOutput(content=f"draft from ({step_input.previous_step_content})")
+
+
+def _source(name: str):
+    def search(step_input: StepInput) -> StepOutput:
+        return StepOutput(content=f"{name} results for {step_input.input}")
+
+    search.__name__ = f"search_{name}"
+    return search
+
+
+def merge(step_input: StepInput) -> StepOutput:
+    found = step_input.get_step_output("gather")
+    parts = [s.content for s in (found.steps or [])] if found else []
+    return StepOutput(content=" | ".join(sorted(str(p) for p in parts)))
+
+
+def improve(step_input: StepInput) -> StepOutput:
+    """One pass of the quality loop: each pass raises the score by 0.3."""
+    previous = step_input.previous_step_content
+    if isinstance(previous, dict) and "score" in previous:
+        text, score = previous["text"] + " (revised)", previous["score"] + 0.3
+    else:
+        text, score = str(step_input.input), 0.3
+    return StepOutput(content={"text": text, "score": round(score, 2)})
+
+
+def good_enough(outputs: list[StepOutput]) -> bool:
+    last = outputs[-1].content if outputs else None
+    return isinstance(last, dict) and last.get("score", 0) >= QUALITY_GOAL
+
+
+def last_revision(step_input: StepInput) -> dict:
+    """The loop's last output (the loop's own content is agno's summary of it)."""
+    loop = step_input.get_step_output("refine")
+    last = loop.steps[-1].content if loop and loop.steps else None
+    return last if isinstance(last, dict) else {"text": "", "score": 0}
+
+
+def passed_review(step_input: StepInput) -> bool:
+    return last_revision(step_input)["score"] >= QUALITY_GOAL
+
+
+def publish(step_input: StepInput) -> StepOutput:
+    return StepOutput(content=f"published: {last_revision(step_input)['text']}")
+
+
+def headline(step_input: StepInput) -> StepOutput:
+    return StepOutput(content=f"HEADLINE: {step_input.input}")
+
+
+def summary(step_input: StepInput) -> StepOutput:
+    return StepOutput(content=f"summary: {step_input.input}")
+
+
+news_desk = Step(name="news-desk", executor=headline)
+general_desk = Step(name="general-desk", executor=summary)
+
+
+def pick_desk(step_input: StepInput) -> list[Step]:
+    return [news_desk if "news" in str(step_input.input).lower() else general_desk]
+
+
+def flaky(step_input: StepInput) -> StepOutput:
+    """Fails the first FLAKY_FAILURES attempts of a series (the attempts of one scheduled
+    time share it, through the run's additional data), so retries by policy succeed."""
+    key = str((step_input.additional_data or {}).get("series_key") or step_input.input)
     with _flaky_lock:
         attempt = _flaky_attempts[key] = _flaky_attempts.get(key, 0) + 1
     if attempt <= FLAKY_FAILURES:
         raise ConnectionError(f"upstream flaked (attempt {attempt} of {FLAKY_FAILURES + 1})")
-    return f"Succeeded on attempt {attempt}: {message}"
+    return StepOutput(content=f"Succeeded on attempt {attempt}: {step_input.input}")
 
 
-def research(topic: Any) -> str:
-    return f"notes on {topic}"
+async def slow_stage(step_input: StepInput) -> StepOutput:
+    # Async: a timeout cancels it mid-sleep. SLOW_STEP_S is read at call time (tests).
+    await asyncio.sleep(SLOW_STEP_S)
+    return StepOutput(content=step_input.previous_step_content or step_input.input)
 
 
-def outline(notes: str) -> str:
-    return f"outline of ({notes})"
+def read_code(step_input: StepInput) -> StepOutput:
+    """The Python file named by the message, relative to the project (never outside it)."""
+    relative = str(step_input.input or "").strip() or "agentos_bridge/runtime/speech.py"
+    path = (CODE_ROOT / relative).resolve()
+    if not path.is_relative_to(CODE_ROOT) or not path.is_file():
+        raise FileNotFoundError(f"No file {relative!r} in the project")
+    # Python source only: never a settings, environment or database file read out loud.
+    hidden = any(part.startswith(".") for part in path.relative_to(CODE_ROOT).parts)
+    if path.suffix != ".py" or hidden:
+        raise PermissionError(f"{relative} is not a Python source file of the project")
+    if path.stat().st_size > MAX_CODE_BYTES:
+        raise ValueError(f"{relative} is larger than {MAX_CODE_BYTES} bytes")
+    return StepOutput(content={"path": relative, "code": path.read_text(errors="replace")})
 
 
-def draft(text: str) -> str:
-    return f"draft from ({text})"
+def explain_code(step_input: StepInput) -> StepOutput:
+    """A spoken-style explanation of a Python file: its purpose and what it defines."""
+    found = step_input.previous_step_content
+    tree = ast.parse(found["code"])
+    module_doc = (ast.get_docstring(tree) or "").split("\n\n")[0].replace("\n", " ")
+    sentences = [f"The file {found['path']}."]
+    if module_doc:
+        sentences.append(module_doc)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            kind = "class" if isinstance(node, ast.ClassDef) else "function"
+            doc = (ast.get_docstring(node) or "").split("\n")[0]
+            sentences.append(f"The {kind} {node.name}" + (f": {doc}" if doc else "."))
+    return StepOutput(content=" ".join(sentences))
 
 
-def improve(text: Any) -> dict:
-    """One pass of the quality loop: each pass raises the score by 0.3."""
-    if isinstance(text, dict):
-        return {"text": text["text"] + " (revised)", "score": round(text["score"] + 0.3, 2)}
-    return {"text": str(text), "score": 0.3}
+digest_steps = [
+    Step(name="research", executor=research),
+    Step(name="outline", executor=outline),
+    Step(name="draft", executor=draft),
+]
 
-
-def slow_stage(value: Any) -> Any:
-    time.sleep(SLOW_STEP_S)  # read at call time, so tests can shorten it
-    return value
-
-
-def _topic_kind(message: Any) -> str:
-    return "news" if "news" in str(message).lower() else "general"
-
-
-register_agent("echo", echo_agent)
-register_agent("flaky", flaky_agent)
-register_workflow(
-    "digest",
+workflows = [
     Workflow(
-        "digest",
-        [Step("research", research), Step("outline", outline), Step("draft", draft)],
+        id="digest",
         name="Daily digest",
         description="Research, outline, draft.",
+        steps=digest_steps,
     ),
-)
-register_workflow(
-    "fan-out",
     Workflow(
-        "fan-out",
-        [
-            Parallel(
-                "gather",
-                Step("web", lambda q: f"web results for {q}"),
-                Step("papers", lambda q: f"papers about {q}"),
-                Step("news", lambda q: f"news on {q}"),
-            ),
-            Step("merge", lambda found: " | ".join(found[k] for k in sorted(found))),
+        id="narrated-digest",
+        name="Narrated digest",
+        description="The digest, then spoken: text to speech.",
+        steps=[*digest_steps, Step(name="speak", executor=speak)],
+    ),
+    Workflow(
+        id="code-narration",
+        name="Code narration",
+        description="Explains a file of code, then speaks the explanation.",
+        steps=[
+            # A file that cannot be read ends the run: nothing to explain or speak.
+            Step(name="read", executor=read_code, max_retries=0, human_review=STOP_ON_ERROR),
+            Step(name="explain", executor=explain_code, max_retries=0),
+            Step(name="speak", executor=speak),
         ],
+    ),
+    Workflow(
+        id="fan-out",
         name="Parallel fan-out",
-    ),
-)
-register_workflow(
-    "quality-loop",
-    Workflow(
-        "quality-loop",
-        [
-            Loop(
-                "refine",
-                Step("improve", improve),
-                until=lambda d: d["score"] >= 0.8,
-                max_iterations=5,
+        description="Three sources searched in parallel, then merged.",
+        steps=[
+            Parallel(
+                Step(name="web", executor=_source("web")),
+                Step(name="papers", executor=_source("papers")),
+                Step(name="news", executor=_source("news")),
+                name="gather",
             ),
-            Condition("polish", lambda d: d["score"] >= 0.8, Step("publish", lambda d: d["text"])),
+            Step(name="merge", executor=merge),
         ],
+    ),
+    Workflow(
+        id="quality-loop",
         name="Loop until quality >= 0.8",
-    ),
-)
-register_workflow(
-    "router",
-    Workflow(
-        "router",
-        [
-            Router(
-                "route",
-                _topic_kind,
-                {
-                    "news": Steps("news-desk", [Step("headline", lambda m: f"HEADLINE: {m}")]),
-                    "general": Steps("general-desk", [Step("summary", lambda m: f"summary: {m}")]),
-                },
-            )
+        description="Revises until the score reaches 0.8; publishes only if it did.",
+        steps=[
+            Loop(
+                name="refine",
+                steps=[Step(name="improve", executor=improve)],
+                end_condition=good_enough,
+                max_iterations=5,
+                forward_iteration_output=True,
+            ),
+            Condition(
+                name="review",
+                evaluator=passed_review,
+                steps=[Step(name="publish", executor=publish)],
+            ),
         ],
-        name="Route by topic",
     ),
-)
-register_workflow(
-    "slow",
     Workflow(
-        "slow",
-        [Step(f"stage-{i}", slow_stage) for i in range(1, 6)],
-        name="Slow pipeline (shows live progress)",
+        id="router",
+        name="Route by topic",
+        description="News to the news desk, the rest to the general desk.",
+        steps=[Router(name="route", selector=pick_desk, choices=[news_desk, general_desk])],
     ),
-)
+    Workflow(
+        id="flaky",
+        name="Flaky upstream",
+        description="Fails its first two attempts, then succeeds.",
+        steps=[Step(name="call-upstream", executor=flaky, max_retries=0)],
+    ),
+    Workflow(
+        id="slow",
+        name="Slow pipeline (shows live progress)",
+        steps=[Step(name=f"stage-{i}", executor=slow_stage) for i in range(1, 6)],
+    ),
+]

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
+from scheduler_admin.api import openapi_alerts
 from scheduler_admin.api.openapi_schemas import ref, schemas
 from scheduler_admin.models import RunStatus, Trigger
 
@@ -193,9 +194,10 @@ def build() -> dict:
                     "description": "A personal API token from /api/tokens/",
                 }
             },
-            "schemas": schemas(),
+            "schemas": schemas() | openapi_alerts.schemas(),
         },
-        "paths": _paths(),
+        "paths": _paths()
+        | openapi_alerts.paths(_op, _ok, _ERRORS, _NOT_FOUND, _query, _path, _json),
     }
 
 

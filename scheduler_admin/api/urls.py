@@ -3,7 +3,7 @@ HTML pages (session login, CSRF) where people create and revoke their tokens."""
 
 from django.urls import path
 
-from scheduler_admin.api import openapi, runs, schedules, token_views, traces
+from scheduler_admin.api import alerts, openapi, runs, schedules, token_views, traces
 from scheduler_admin.api.http import endpoint
 
 urlpatterns = [
@@ -70,6 +70,26 @@ urlpatterns = [
         "sessions/<path:session_id>",
         endpoint(GET=(traces.session_detail, "view")),
         name="api_session_detail",
+    ),
+    path(
+        "alerts/channels",
+        endpoint(GET=(alerts.channel_list, "view")),
+        name="api_alert_channel_list",
+    ),
+    path(
+        "alerts/incidents",
+        endpoint(GET=(alerts.incident_list, "view")),
+        name="api_incident_list",
+    ),
+    path(
+        "alerts/incidents/<str:incident_id>",
+        endpoint(GET=(alerts.incident_detail, "view")),
+        name="api_incident_detail",
+    ),
+    path(
+        "alerts/incidents/<str:incident_id>/acknowledge",
+        endpoint(POST=(alerts.incident_acknowledge, "acknowledge")),
+        name="api_incident_acknowledge",
     ),
     path("tokens/", token_views.token_list, name="api_token_list"),
     path("tokens/<int:token_id>/revoke", token_views.token_revoke, name="api_token_revoke"),

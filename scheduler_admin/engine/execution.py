@@ -21,6 +21,7 @@ import os
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -47,8 +48,12 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def claim_run(run_pk: int, worker: str, now: datetime, *, stage: str = RunStage.EXECUTING) -> bool:
-    """Take a queued run for this worker. False if someone else has (or had) it."""
+def claim_run(
+    run_pk: int, worker: str, now: datetime, *, stage: str = RunStage.EXECUTING, **sending
+) -> bool:
+    """Take a queued run for this worker. False if someone else has (or had) it.
+    ``sending`` (request_sent_at, deadline_at, session_id) marks it sent in the same
+    write, for a submit that leaves right after."""
     lease = timedelta(seconds=option("LEASE_S"))
     return bool(
         ScheduleRun.objects.filter(pk=run_pk, status=RunStatus.QUEUED).update(
@@ -57,6 +62,7 @@ def claim_run(run_pk: int, worker: str, now: datetime, *, stage: str = RunStage.
             started_at=now,
             worker=worker,
             lease_expires_at=now + lease,
+            **sending,
         )
     )
 
@@ -71,7 +77,7 @@ def execute_run(run_pk: int) -> str:
     request = build_request(run)
     background = remote_runs.is_background_run(request)
     stage = RunStage.SUBMITTING if background else RunStage.EXECUTING
-    claimed = _claim_within_limit(run, worker, stage) if background else None
+    claimed = _claim_within_limit(run, worker, request) if background else None
     if claimed is None:
         claimed = claim_run(run_pk, worker, db_now(), stage=stage)
     if claimed == "held":
@@ -106,9 +112,33 @@ def execute_run(run_pk: int) -> str:
     return outcome.status
 
 
-def _claim_within_limit(run: ScheduleRun, worker: str, stage: str):
-    """Claim, unless the target already has ``max_in_flight`` runs: then the run goes
-    back to waiting (queued, not failed, not skipped) and is sent again shortly."""
+def execute_runs(run_pks: list[int]) -> dict[int, str]:
+    """The django-q2 task: start several runs side by side (each claimed on its own,
+    so a second delivery of the batch, or of one of its runs, does nothing)."""
+    if isinstance(run_pks, int):  # a message queued by an older version: one run
+        run_pks = [run_pks]
+    if len(run_pks) == 1:
+        return {run_pks[0]: execute_run(run_pks[0])}
+
+    def one(pk: int) -> str:
+        try:
+            return execute_run(pk)
+        except Exception as exc:  # noqa: BLE001 - one run's trouble is not the batch's
+            # Its lease (if it was claimed) runs out and recovery picks it up.
+            log.exception("run %s: could not be started (%s)", pk, type(exc).__name__)
+            return "error"
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(len(run_pks), thread_name_prefix="start") as pool:
+        return dict(zip(run_pks, pool.map(one, run_pks), strict=True))
+
+
+def _claim_within_limit(run: ScheduleRun, worker: str, request: RunRequest):
+    """Claim a background run and mark it sent (it leaves right after: from this write
+    on, recovery looks it up on the server rather than send it again) — unless the
+    target already has ``max_in_flight`` runs: then the run goes back to waiting
+    (queued, not failed, not skipped) and is sent again shortly."""
     target = run.schedule.target
     with transaction.atomic():
         # Lock the target row (PostgreSQL): claimers of one target take turns, so the
@@ -119,28 +149,24 @@ def _claim_within_limit(run: ScheduleRun, worker: str, stage: str):
             ScheduleRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
                 dispatched_at=None, not_before=now + timedelta(seconds=BUSY_WAIT_S)
             )
-            log.info("run %s: %s has %s runs in flight; waiting", run.pk, target, "max")
+            log.info("run %s: %s is at its max_in_flight; waiting", run.pk, target)
             return "held"
-        return claim_run(run.pk, worker, now, stage=stage)
+        return claim_run(
+            run.pk,
+            worker,
+            now,
+            stage=RunStage.SUBMITTING,
+            request_sent_at=now,
+            deadline_at=now + timedelta(seconds=request.timeout_s),
+            session_id=remote_runs.session_for(request)[:64],
+        )
 
 
 def submit(run: ScheduleRun, request: RunRequest, worker: str) -> str:
     """Send the background run and store what came back; return what happened."""
     mine = ScheduleRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker=worker)
     trace = FiringTrace(request, trace_id=trace_id_for(run.pk))
-    session_id = remote_runs.session_for(request)[:64]
-    now = db_now()
-    deadline_at = now + timedelta(seconds=request.timeout_s)
-    # Stored before the request leaves: from here on, the run may exist on the server.
-    marked = until_it_lands(
-        lambda: mine.filter(stage=RunStage.SUBMITTING).update(
-            request_sent_at=now, deadline_at=deadline_at, session_id=session_id
-        ),
-        f"run {run.pk}: marking it sent",
-    )
-    if not marked:
-        log.warning("run %s: no longer ours before sending; not sent", run.pk)
-        return "lost"
+    now = run.request_sent_at  # stored by the claim, with the session id and deadline
     with LeaseKeeper(run.pk, worker):
         with trace.span("submit", input=request.payload, path=request.endpoint) as span:
             result = remote_runs.submit(
@@ -181,7 +207,6 @@ def submit(run: ScheduleRun, request: RunRequest, worker: str) -> str:
             # Reaped while we waited for the answer: it is being looked up by session;
             # the run id spares the followers the search.
             _keep_run_id(run.pk, result.run_id, result.session_id)
-        trace.save_open(result.run_id, result.session_id)
         return "submitted"
     # Sent, answer lost: the followers ask the server before anything is sent again.
     until_it_lands(
@@ -198,7 +223,6 @@ def submit(run: ScheduleRun, request: RunRequest, worker: str) -> str:
         ),
         f"run {run.pk}: handing an unanswered submit to the followers",
     )
-    trace.save_open("", session_id)
     return "unknown"
 
 

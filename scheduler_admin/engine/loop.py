@@ -12,6 +12,7 @@ from scheduler_admin.engine.dispatch import dispatch_ready, redispatch_lost
 from scheduler_admin.engine.firing import fire_due
 from scheduler_admin.engine.recovery import reap_expired_leases
 from scheduler_admin.models import Schedule, ScheduleRun
+from scheduler_admin.ops.heartbeat import beat
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ def run_forever(stop: threading.Event) -> None:
     while not stop.is_set():
         close_old_connections()
         try:
-            counts = tick(timezone.now())
+            with beat("scheduler"):  # ops/heartbeat.py: /readyz and /metrics read it
+                counts = tick(timezone.now())
             if any(counts.values()):
                 log.info("tick: %s", counts)
             delay = seconds_until_next_wake(timezone.now(), poll_s)

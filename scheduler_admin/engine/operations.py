@@ -172,8 +172,10 @@ def delete_schedule(schedule: Schedule, *, user=None) -> None:
         schedule.delete()
 
 
-def set_enabled(schedule: Schedule, enabled: bool, *, user=None, reason: str = "") -> None:
-    """Enable (clearing any pause) or disable (with an optional reason)."""
+def set_enabled(schedule: Schedule, enabled: bool, *, user=None, reason: str = "") -> int:
+    """Enable (clearing any pause) or disable (with an optional reason). Disabling
+    cancels the schedule's waiting runs (retries, held runs); returns how many."""
+    cancelled = 0
     schedule.enabled = enabled
     if enabled:
         schedule.paused_reason, schedule.consecutive_failures = "", 0
@@ -203,6 +205,7 @@ def set_enabled(schedule: Schedule, enabled: bool, *, user=None, reason: str = "
             if cancelled:
                 note = f"{reason} ({cancelled} waiting runs cancelled)".strip()
         record(user, action, schedule, note=note)
+    return cancelled
 
 
 def trigger_now(schedule: Schedule, *, user=None) -> ScheduleRun:

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from agentos_bridge.outcome import Outcome
+from scheduler_admin.alerts import events as alert_events
 from scheduler_admin.engine.clock import db_now
 from scheduler_admin.engine.db_retry import is_blip, until_it_lands
 from scheduler_admin.models import (
@@ -172,6 +173,7 @@ def after_run_ended(run: ScheduleRun, *, retryable: bool, retry_after_s: float |
     elif run.status in (RunStatus.FAILED, RunStatus.TIMEOUT):
         if not (retryable and _create_retry(run, retry_after_s)):
             _count_failure(schedule, run)
+    alert_events.run_closed(run)
     # A buffer_one run held behind this one is sent by dispatch_ready on the next tick.
 
 
@@ -226,4 +228,5 @@ def _count_failure(schedule: Schedule, run: ScheduleRun) -> None:
 
         cancel_waiting(schedule, "schedule paused after repeated failures")
         record(None, "paused", schedule, run=run, note=reason)
+        alert_events.schedule_paused(schedule, reason)
         log.warning("schedule %s: %s", schedule.pk, reason)

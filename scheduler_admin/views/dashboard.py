@@ -1,5 +1,6 @@
-"""The dashboard: firings of the last 24 h by result, failing schedules with their
-last error, runs in flight, next fires (late ones marked) and the last 24 h by hour.
+"""The dashboard: firings of the last 24 h by result, open incidents, failing
+schedules with their last error, runs in flight, next fires (late ones marked)
+and the last 24 h by hour.
 
 It polls itself every 2 s (see views.live): one query and a 204 while no run was
 added or ended. Relative times ("in 40 s", "late by 2 min") age, so it also renders
@@ -12,7 +13,7 @@ from django.core.cache import cache
 from django.shortcuts import render
 from django.utils import timezone
 
-from scheduler_admin.models import RunStatus
+from scheduler_admin.models import Incident, RunStatus
 from scheduler_admin.views import live, queries
 
 REFRESH_S = 30
@@ -47,6 +48,8 @@ def dashboard(request):
         "failing": queries.failing_schedules(),
         "in_flight": in_flight,
         "next_fires": queries.next_fires(),
+        # Newest unresolved incidents (incident_status_idx); rarely more than a few.
+        "incidents": list(Incident.objects.unresolved().order_by("-pk")[:6]),
         "by_hour": _by_hour(now, since, floor),
         "since": since,
         "now": now,

@@ -136,6 +136,7 @@ def detail_context(run: ScheduleRun, retry_form: RetryPayloadForm | None = None)
         "retried": retried,
         "refusal": retry_refusal(run, retried=retried),
         "traces": list(Trace.objects.filter(schedule_run=run).only("trace_id", "name", "status")),
+        "artifacts": list(run.artifacts.all()),
         "retry_form": retry_form or RetryPayloadForm(initial={"payload": _pretty(run.input)}),
         "open_retry": retry_form is not None,
     }

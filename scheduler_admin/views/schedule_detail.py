@@ -64,8 +64,8 @@ def schedule_enable(request, pk: int):
 @require("disable")
 def schedule_disable(request, pk: int):
     schedule = _schedule(pk)
-    operations.set_enabled(schedule, False, user=request.user)
-    messages.success(request, f"Disabled {schedule.name}.")
+    cancelled = operations.set_enabled(schedule, False, user=request.user)
+    messages.success(request, f"Disabled {schedule.name}.{_cancelled_note(cancelled)}")
     return redirect("schedule_detail", pk=pk)
 
 
@@ -77,8 +77,8 @@ def schedule_pause(request, pk: int):
     if not reason:
         messages.error(request, "Say why you pause it: the reason is shown to everyone.")
         return redirect("schedule_detail", pk=pk)
-    operations.set_enabled(schedule, False, user=request.user, reason=reason)
-    messages.success(request, f"Paused {schedule.name}: {reason}")
+    cancelled = operations.set_enabled(schedule, False, user=request.user, reason=reason)
+    messages.success(request, f"Paused {schedule.name}: {reason}{_cancelled_note(cancelled)}")
     return redirect("schedule_detail", pk=pk)
 
 
@@ -104,8 +104,16 @@ def schedule_delete(request, pk: int):
     """GET asks to confirm; POST deletes (with the schedule's runs)."""
     schedule = _schedule(pk)
     if request.method != "POST":
-        return render(request, "schedules/delete_confirm.html", {"schedule": schedule})
+        context = {
+            "schedule": schedule,
+            "in_flight": schedule.runs.filter(status="running").count(),
+        }
+        return render(request, "schedules/delete_confirm.html", context)
     name = schedule.name
     operations.delete_schedule(schedule, user=request.user)
     messages.success(request, f"Deleted {name}.")
     return redirect("schedule_list")
+
+
+def _cancelled_note(count: int) -> str:
+    return f" {count} waiting run{'s' if count != 1 else ''} cancelled." if count else ""

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -123,10 +123,23 @@ def schedule_endpoints(request):
     key = f"schedule-endpoints-{target.pk}-{target.base_url}"
     found = cache.get(key)
     if found is None:
-        answer = check_target(target)
-        paths = [f"/agents/{agent_id}/runs" for agent_id in answer.get("agents") or []]
-        paths += [f"/teams/{team_id}/runs" for team_id in answer.get("teams") or []]
-        paths += [f"/workflows/{wf_id}/runs" for wf_id in answer.get("workflows") or []]
-        found = {"target": target.name, "paths": paths, "error": answer.get("error", "")}
+        found = {"target": target.name, **_served(target)}
         cache.set(key, found, ENDPOINTS_CACHE_S)
     return render(request, "schedules/form.html#endpoints", {"endpoints": found})
+
+
+def _served(target: Target) -> dict:
+    """{"paths": run endpoints the target serves, "error": why they are unknown}."""
+    kinds = ("agents", "teams", "workflows")
+    if target.is_local:
+        from agentos_bridge.runtime import registry
+
+        try:
+            found = {kind: registry.ids(kind) for kind in kinds}
+        except ImproperlyConfigured as exc:
+            return {"paths": [], "error": str(exc)}
+    else:
+        # The health check lists agents (teams among them on some servers) and workflows.
+        found = check_target(target)
+    paths = [f"/{kind}/{cid}/runs" for kind in kinds for cid in found.get(kind) or []]
+    return {"paths": paths, "error": found.get("error", "")}

@@ -3,6 +3,10 @@ from django.urls import path
 # run_id, session_id and trace_id are chosen by agent servers: <path:> takes any text,
 # "/" included, so every id links and resolves.
 from scheduler_admin.views import (
+    alerts_channels,
+    alerts_incidents,
+    alerts_rules,
+    artifacts,
     audit,
     dashboard,
     failures,
@@ -45,6 +49,11 @@ urlpatterns = [
     path("runs/<int:pk>/retry/", run_actions.run_retry, name="run_retry"),
     path("runs/<int:pk>/cancel/", run_cancel.run_cancel, name="run_cancel"),
     path("runs/bulk-cancel/", run_cancel.run_bulk_cancel, name="run_bulk_cancel"),
+    path(
+        "runs/<int:pk>/artifacts/<int:artifact_pk>/",
+        artifacts.artifact_download,
+        name="artifact_download",
+    ),
     path("traces/<path:trace_id>/", traces.trace_detail, name="trace_detail"),
     path("sessions/<path:session_id>/", sessions.session_detail, name="session_detail"),
     path("targets/", targets.target_list, name="target_list"),
@@ -52,4 +61,18 @@ urlpatterns = [
     path("targets/<int:pk>/edit/", targets.target_edit, name="target_edit"),
     path("targets/<int:pk>/test/", targets.target_test, name="target_test"),
     path("audit/", audit.audit_list, name="audit_list"),
+    path("alerts/channels/", alerts_channels.channel_list, name="channel_list"),
+    path("alerts/channels/new/", alerts_channels.channel_create, name="channel_create"),
+    path("alerts/channels/<int:pk>/", alerts_channels.channel_detail, name="channel_detail"),
+    path("alerts/channels/<int:pk>/edit/", alerts_channels.channel_edit, name="channel_edit"),
+    path("alerts/channels/<int:pk>/test/", alerts_channels.channel_test, name="channel_test"),
+    path("alerts/channels/<int:pk>/delete/", alerts_channels.channel_delete, name="channel_delete"),
+    path("alerts/schedules/<int:pk>/", alerts_rules.schedule_alerts, name="schedule_alerts"),
+    path("alerts/incidents/", alerts_incidents.incident_list, name="incident_list"),
+    path("alerts/incidents/<int:pk>/", alerts_incidents.incident_detail, name="incident_detail"),
+    path(
+        "alerts/incidents/<int:pk>/action/",
+        alerts_incidents.incident_action,
+        name="incident_action",
+    ),
 ]

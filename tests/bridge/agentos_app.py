@@ -10,6 +10,7 @@ import os
 import re
 
 from agno.db.sqlite import SqliteDb
+from agno.media import Audio, Image
 from agno.os import AgentOS
 from agno.workflow import Step, Workflow
 from agno.workflow.types import StepInput, StepOutput
@@ -37,6 +38,43 @@ async def dawdle(step_input: StepInput) -> StepOutput:
     return StepOutput(content="finally")
 
 
+def _png() -> bytes:
+    """A valid 1x1 red PNG."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def _silence(seconds: float = 0.1, rate: int = 8000) -> bytes:
+    import io
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(b"\0\0" * int(seconds * rate))
+    return out.getvalue()
+
+
+def illustrate(step_input: StepInput) -> StepOutput:
+    return StepOutput(
+        content="a picture and a sound",
+        images=[Image(content=_png(), mime_type="image/png")],
+        audio=[Audio(content=_silence(), mime_type="audio/wav")],
+    )
+
+
 db = SqliteDb(db_file=os.environ.get("AGENTOS_TEST_DB", "/tmp/agentos-test.db"))
 
 workflows = [
@@ -57,6 +95,7 @@ workflows = [
         steps=[Step(name="explode", executor=explode, max_retries=0)],
     ),
     Workflow(id="slow", name="Slow", db=db, steps=[Step(name="dawdle", executor=dawdle)]),
+    Workflow(id="media", name="Media", db=db, steps=[Step(name="illustrate", executor=illustrate)]),
 ]
 
 agent_os = AgentOS(id="bridge-tests", workflows=workflows, db=db, tracing=True)

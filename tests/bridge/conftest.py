@@ -44,7 +44,8 @@ class AgentOSProcess:
     """A real AgentOS (tests/bridge/agentos_app.py) under uvicorn; stop() and start()
     again on the same port, as a restarted server would."""
 
-    def __init__(self, db_file: Path):
+    def __init__(self, db_file: Path, app: str = "tests.bridge.agentos_app:app"):
+        self.app = app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_file = db_file
@@ -53,7 +54,7 @@ class AgentOSProcess:
     def start(self) -> None:
         env = {**os.environ, "AGENTOS_TEST_DB": str(self.db_file), "AGENTOS_TEST_SLOW_S": "4"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "tests.bridge.agentos_app:app"]
+            [sys.executable, "-m", "uvicorn", self.app]
             + ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
             cwd=ROOT,
             env=env,
@@ -91,6 +92,29 @@ def agentos(tmp_path_factory):
 @pytest.fixture
 def agentos_target(db, agentos):
     return Target.objects.create(name="agentos", base_url=agentos.url)
+
+
+@pytest.fixture(scope="session")
+def demo_agentos(tmp_path_factory):
+    """The demo workflows module, unchanged, on a real AgentOS."""
+    folder = tmp_path_factory.mktemp("demo-agentos")
+    server = AgentOSProcess(folder / "agno.db", app="tests.bridge.agentos_demo_app:app")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def artifact_dir(settings, tmp_path):
+    """Artifacts of the test's runs go to a folder of its own."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "artifacts": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "artifacts")},
+        },
+    }
+    return tmp_path / "artifacts"
 
 
 class FaultHandler(BaseHTTPRequestHandler):

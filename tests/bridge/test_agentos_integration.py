@@ -42,7 +42,7 @@ def test_workflow_run_succeeds_with_ids_session_and_step_trace(agentos_target, i
 
     ours = Trace.objects.get(source="scheduler", schedule_run=run)
     names = list(ours.spans.values_list("name", flat=True))
-    assert {"claim", "submit", "complete"} <= set(names)
+    assert {"claim", "follow", "complete"} <= set(names)
     assert "follow" in names  # one span for all the status checks, not one per check
 
 

@@ -80,7 +80,7 @@ def test_runs_beyond_the_concurrency_cap_are_refused_with_retry_after(agentos, m
     from agentos_bridge import views
 
     monkeypatch.setattr(views, "run_slots", views.RunSlots(0))
-    answer = agentos.post("/agentos/agents/echo/runs", {"message": "hi", "background": "true"})
+    answer = agentos.post("/agentos/workflows/digest/runs", {"message": "hi", "background": "true"})
     assert answer.status_code == 429
     assert answer["Retry-After"] == "5"
 
@@ -88,16 +88,26 @@ def test_runs_beyond_the_concurrency_cap_are_refused_with_retry_after(agentos, m
 def test_a_foreground_run_is_answered_after_the_sync_cap_with_its_run_id(
     agentos, monkeypatch, transactional_db
 ):
+    import asyncio
     import threading
+
+    from agno.workflow import Step, Workflow
 
     from agentos_bridge import views
     from agentos_bridge.runtime import registry
 
     release = threading.Event()
-    registry.register_agent("t-stuck-sync", lambda message: release.wait(10))
+
+    async def wait(step_input):
+        # In a thread, as a step that blocks should: agno runs a plain function step
+        # on the run's event loop.
+        return str(await asyncio.to_thread(release.wait, 10))
+
+    stuck = Step(name="wait", executor=wait)
+    registry.register(Workflow(id="t-stuck-sync", name="Stuck", steps=[stuck]))
     monkeypatch.setattr(views, "SYNC_WAIT_S", 0.2)
     try:
-        answer = agentos.post("/agentos/agents/t-stuck-sync/runs", {"message": "hi"})
+        answer = agentos.post("/agentos/workflows/t-stuck-sync/runs", {"message": "hi"})
     finally:
         release.set()
         registry.unregister("t-stuck-sync")

@@ -14,7 +14,6 @@ pytestmark = pytest.mark.django_db
 def test_every_demo_schedule_validates_and_its_component_is_registered():
     for spec in DEMO_SCHEDULES:
         schedule = create_schedule(spec)
-        match = re.match(r"^/(agents|workflows)/([^/]+)/runs$", schedule.endpoint)
+        match = re.match(r"^/(agents|teams|workflows)/([^/]+)/runs$", schedule.endpoint)
         if match:
-            lookup = registry.get_agent if match[1] == "agents" else registry.get_workflow
-            assert lookup(match[2]) is not None, schedule.endpoint
+            assert registry.get(match[1], match[2]) is not None, schedule.endpoint

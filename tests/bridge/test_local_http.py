@@ -42,13 +42,14 @@ def test_workflow_over_http_succeeds_with_session_and_trace(local_os):
     assert AgentSession.objects.filter(session_id=run.session_id).exists()
     trace = Trace.objects.get(run_id=run.run_id, source="local")
     assert trace.schedule_run == run
-    assert set(trace.spans.values_list("name", flat=True)) >= {"research", "outline", "draft"}
+    names = set(trace.spans.values_list("name", flat=True))
+    assert names >= {"research.aexecute", "outline.aexecute", "draft.aexecute"}
 
 
-def test_failing_agent_over_http_fails_retryably_with_its_error(local_os):
+def test_failing_workflow_over_http_fails_retryably_with_its_error(local_os):
     schedule = make_schedule(
         target=local_os,
-        endpoint="/agents/flaky/runs",
+        endpoint="/workflows/flaky/runs",
         payload={"message": "x"},
         max_retries=1,
         retry_delay_s=1,
@@ -71,7 +72,7 @@ def test_slow_workflow_over_http_times_out_and_its_run_still_finishes(local_os, 
     # the in-memory test database's shared cache would make its save fail on a lock).
     assert views.run_slots.wait_idle(10), "the slow run did not finish"
     assert Trace.objects.filter(run_id=run.run_id, source="local").exists()
-    assert Span.objects.filter(trace__run_id=run.run_id, name="stage-5").exists()
+    assert Span.objects.filter(trace__run_id=run.run_id, name="stage_5.aexecute").exists()
 
 
 def test_endpoints_need_the_bearer_token(local_os, live_server):
@@ -95,8 +96,7 @@ def test_endpoints_are_disabled_without_the_token_variable(
 def test_check_target_over_http_lists_the_demo_components(local_os):
     found = check_target(local_os)
     assert found["ok"], found["error"]
-    assert {"digest", "fan-out", "slow"} <= set(found["workflows"])
-    assert "flaky" in found["agents"]
+    assert {"digest", "fan-out", "slow", "flaky", "narrated-digest"} <= set(found["workflows"])
     assert TOKEN not in repr(found)
 
 

@@ -133,7 +133,8 @@ def test_polling_outlasts_transient_failures_after_the_run_was_accepted(scripted
     assert (outcome.status, outcome.output) == ("success", "all done"), outcome.error
     assert (outcome.run_id, outcome.session_id) == (RUN_ID, "s-1")
     polls = [line for line in server.seen if line.startswith("GET /agents/flappy/runs/")]
-    assert len(polls) == 7
+    # Seven polls, then one read of the finished run by the import (its media).
+    assert len(polls) == 8
     assert all(line.startswith(f"GET /agents/flappy/runs/{QUOTED}?") for line in polls)
 
 

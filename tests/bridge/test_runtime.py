@@ -1,14 +1,17 @@
-"""The in-process runtime: pipelines, their nested spans, failures and timeouts."""
+"""The local runtime runs real agno workflows: sequential, Parallel, Loop, Condition and
+Router steps, failures, timeouts, retries, and agno's own spans stored as a trace."""
 
+import asyncio
 import threading
 
 import pytest
+from agno.workflow import Step, Workflow
+from agno.workflow.types import StepInput, StepOutput
+from django.core.exceptions import ImproperlyConfigured
 
 import agentos_bridge
 from agentos_bridge.outcome import RunRequest, TargetInfo
 from agentos_bridge.runtime import registry, runner
-from agentos_bridge.runtime.pipeline import Condition, Parallel, Step, Workflow
-from agentos_bridge.runtime.registry import register_workflow
 from agentos_bridge.spans import SpanRecord
 from scheduler_admin.engine.execution import execute_run
 from scheduler_admin.engine.operations import trigger_now
@@ -18,16 +21,19 @@ from tests.factories import make_schedule
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _restore_registry():
-    """Workflows and agents a test registers are gone after it."""
-    registry.agent_ids()  # the demo is loaded, so it is part of what is restored
-    agents, workflows = dict(registry._agents), dict(registry._workflows)
-    yield
-    registry._agents.clear()
-    registry._agents.update(agents)
-    registry._workflows.clear()
-    registry._workflows.update(workflows)
+@pytest.fixture
+def registered():
+    """Register agno workflows for one test; they are gone after it."""
+    added = []
+
+    def register(workflow):
+        registry.register(workflow)
+        added.append(workflow.id)
+        return workflow
+
+    yield register
+    for workflow_id in added:
+        registry.unregister(workflow_id)
 
 
 def run_local(endpoint: str, message="topic", timeout_s=5.0):
@@ -48,94 +54,132 @@ def spans_of(outcome) -> dict:
     return {s.name: s for s in trace.spans.all()}
 
 
-def test_sequential_steps_feed_each_other_and_record_a_span_each():
+def test_sequential_steps_feed_each_other_and_agno_records_a_span_each():
     outcome = run_local("/workflows/digest/runs", "agents")
-    assert outcome.status == "success"
+    assert outcome.status == "success", outcome.error
     assert outcome.output["content"] == "draft from (outline of (notes on agents))"
+    assert [s["step_name"] for s in outcome.output["step_results"]] == [
+        "research",
+        "outline",
+        "draft",
+    ]
     spans = spans_of(outcome)
-    root = spans["Daily digest"]
+    root = spans["Daily_digest._aexecute"]  # agno's span names, as on an AgentOS
     for name in ("research", "outline", "draft"):
-        assert spans[name].parent_span_id == root.span_id
-        assert spans[name].status == "OK" and spans[name].duration_ms is not None
-    assert spans["outline"].input == "notes on agents"
+        assert spans[f"{name}.aexecute"].parent_span_id == root.span_id
+        assert spans[f"{name}.aexecute"].status == "OK"
+        assert spans[f"{name}.aexecute"].duration_ms is not None
+    assert spans["outline.aexecute"].output == "outline of (notes on agents)"
+    trace = Trace.objects.get(run_id=outcome.run_id, source="local")
+    assert (trace.workflow_id, trace.session_id, trace.status) == (
+        "digest",
+        outcome.session_id,
+        "OK",
+    )
     session = AgentSession.objects.get(session_id=outcome.session_id)
     assert (session.session_type, session.component_id) == ("workflow", "digest")
+    assert [s["name"] for s in session.data["steps"]] == ["research", "outline", "draft"]
 
 
-def test_parallel_steps_run_concurrently_and_nest_under_the_parallel_span():
-    both_started = threading.Barrier(2, timeout=5)
+def test_parallel_steps_run_concurrently_and_nest_under_the_parallel_span(registered):
+    from agno.workflow import Parallel
+
+    started: set[str] = set()
+    both_started = asyncio.Event()
 
     def side(label):
-        def fn(value):
-            both_started.wait()  # deadlocks (BrokenBarrierError) unless concurrent
-            return f"{label}:{value}"
+        async def fn(step_input: StepInput) -> StepOutput:
+            started.add(label)
+            if len(started) == 2:
+                both_started.set()
+            # Times out unless the two run concurrently.
+            await asyncio.wait_for(both_started.wait(), 5)
+            return StepOutput(content=f"{label}:{step_input.input}")
 
         return fn
 
-    register_workflow(
-        "t-parallel",
-        Workflow("t-parallel", [Parallel("both", Step("a", side("a")), Step("b", side("b")))]),
+    registered(
+        Workflow(
+            id="t-parallel",
+            name="Parallel test",
+            steps=[
+                Parallel(
+                    Step(name="a", executor=side("a")),
+                    Step(name="b", executor=side("b")),
+                    name="both",
+                )
+            ],
+        )
     )
     outcome = run_local("/workflows/t-parallel/runs", "x")
-    assert outcome.output["content"] == {"a": "a:x", "b": "b:x"}
+    assert outcome.status == "success", outcome.error
     spans = spans_of(outcome)
-    assert spans["a"].parent_span_id == spans["b"].parent_span_id == spans["both"].span_id
+    parent = spans["both.aexecute"].span_id
+    assert spans["a.aexecute"].parent_span_id == spans["b.aexecute"].parent_span_id == parent
+    assert {spans["a.aexecute"].output, spans["b.aexecute"].output} == {"a:x", "b:x"}
 
 
-def test_loop_repeats_until_its_condition_and_condition_gates_a_step():
-    outcome = run_local("/workflows/quality-loop/runs", "notes")
-    assert outcome.output["content"] == "notes (revised) (revised)"
-    trace = Trace.objects.get(run_id=outcome.run_id, source="local")
-    loop = trace.spans.get(name="refine")
-    assert trace.spans.filter(name="improve", parent_span_id=loop.span_id).count() == 3
-    assert trace.spans.get(name="publish").parent_span_id == trace.spans.get(name="polish").span_id
-
-
-def test_condition_passes_the_input_on_when_its_predicate_fails():
-    register_workflow(
-        "t-cond",
-        Workflow(
-            "t-cond", [Condition("only-long", lambda v: len(v) > 5, Step("upper", str.upper))]
-        ),
+def test_fan_out_merges_what_its_parallel_sources_found():
+    outcome = run_local("/workflows/fan-out/runs", "vectors")
+    assert outcome.output["content"] == (
+        "news results for vectors | papers results for vectors | web results for vectors"
     )
-    assert run_local("/workflows/t-cond/runs", "short!").output["content"] == "SHORT!"
-    assert run_local("/workflows/t-cond/runs", "tiny").output["content"] == "tiny"
+
+
+def test_loop_repeats_until_its_end_condition_and_the_condition_step_publishes():
+    outcome = run_local("/workflows/quality-loop/runs", "notes")
+    assert outcome.output["content"] == "published: notes (revised) (revised)"
+    trace = Trace.objects.get(run_id=outcome.run_id, source="local")
+    spans = list(trace.spans.values_list("name", flat=True))
+    assert spans.count("improve.aexecute") == 3 and "publish.aexecute" in spans
 
 
 def test_router_runs_only_the_branch_it_picks():
     outcome = run_local("/workflows/router/runs", "news: launch")
     assert outcome.output["content"] == "HEADLINE: news: launch"
-    spans = spans_of(outcome)
-    assert "news-desk" in spans and "general-desk" not in spans
-    assert spans["news-desk"].parent_span_id == spans["route"].span_id
+    names = set(spans_of(outcome))
+    assert "news_desk.aexecute" in names and "general_desk.aexecute" not in names
+    assert run_local("/workflows/router/runs", "weather").output["content"] == "summary: weather"
 
 
-def test_failing_step_fails_the_run_with_its_error_and_an_error_span():
-    def explode(value):
+def test_failing_step_fails_the_run_with_its_error_and_an_error_span(registered):
+    def explode(step_input):
         raise ValueError("bad input row 7")
 
-    register_workflow("t-fail", Workflow("t-fail", [Step("ok", str), Step("explode", explode)]))
+    registered(
+        Workflow(
+            id="t-fail",
+            name="Failing test",
+            steps=[Step(name="explode", executor=explode, max_retries=0)],
+        )
+    )
     outcome = run_local("/workflows/t-fail/runs")
     assert outcome.status == "failed" and outcome.retryable
-    assert "bad input row 7" in outcome.error
-    spans = spans_of(outcome)
-    assert spans["explode"].status == "ERROR" and "bad input row 7" in spans["explode"].error
-    assert Trace.objects.get(run_id=outcome.run_id, source="local").status == "ERROR"
+    assert outcome.error == "Step explode failed: bad input row 7"
+    assert outcome.output["step_results"][0]["success"] is False
 
 
-def test_run_past_its_timeout_is_a_timeout_with_the_partial_trace():
-    release = threading.Event()
-    register_workflow(
-        "t-stuck",
-        Workflow("t-stuck", [Step("quick", str), Step("stuck", lambda v: release.wait(10))]),
+def test_run_past_its_timeout_is_cancelled_with_the_partial_trace(registered):
+    async def stuck(step_input):
+        await asyncio.sleep(30)
+
+    registered(
+        Workflow(
+            id="t-stuck",
+            name="Stuck test",
+            steps=[
+                Step(name="quick", executor=lambda s: StepOutput(content="ok")),
+                Step(name="stuck", executor=stuck),
+            ],
+        )
     )
-    try:
-        outcome = run_local("/workflows/t-stuck/runs", timeout_s=0.3)
-    finally:
-        release.set()
-    assert outcome.status == "timeout" and outcome.retryable
+    outcome = run_local("/workflows/t-stuck/runs", timeout_s=0.5)
+    assert outcome.status == "timeout" and outcome.retryable and outcome.run_id
     spans = spans_of(outcome)
-    assert spans["quick"].status == "OK" and spans["stuck"].end_time is None
+    assert spans["quick.aexecute"].status == "OK"
+    # Cancelled at the deadline: the step's span ends there (agno leaves it UNSET).
+    assert spans["stuck.aexecute"].status == "UNSET" and spans["stuck.aexecute"].end_time
+    assert Trace.objects.get(run_id=outcome.run_id, source="local").status == "ERROR"
 
 
 def test_unknown_workflow_is_a_404_failure_and_noop_still_works():
@@ -144,15 +188,9 @@ def test_unknown_workflow_is_a_404_failure_and_noop_still_works():
     assert run_local("/noop").status == "success"
 
 
-def test_agent_is_a_function_from_message_to_content():
-    outcome = run_local("/agents/echo/runs", "hello")
-    assert (outcome.status, outcome.output) == ("success", "You said: hello")
-    assert spans_of(outcome)["echo"].span_type == "AGENT"
-
-
-def test_flaky_agent_succeeds_on_the_retry_created_by_policy(inline_dispatch):
+def test_flaky_workflow_succeeds_on_the_retry_created_by_policy(inline_dispatch):
     schedule = make_schedule(
-        endpoint="/agents/flaky/runs", payload={"message": "x"}, max_retries=3, retry_delay_s=1
+        endpoint="/workflows/flaky/runs", payload={"message": "x"}, max_retries=3, retry_delay_s=1
     )
     run = trigger_now(schedule)
     statuses = []
@@ -165,8 +203,7 @@ def test_flaky_agent_succeeds_on_the_retry_created_by_policy(inline_dispatch):
     assert statuses == [RunStatus.FAILED, RunStatus.FAILED, RunStatus.SUCCESS]
     first = ScheduleRun.objects.get(schedule=schedule, attempt=1)
     assert "upstream flaked" in first.error
-    local = Trace.objects.get(source="local", schedule_run=first)
-    assert local.status == "ERROR"
+    assert Trace.objects.filter(source="local", schedule_run=first).exists()
     ours = Trace.objects.get(source="scheduler", schedule_run=first)
     assert {"claim", "local call", "complete"} <= set(ours.spans.values_list("name", flat=True))
 
@@ -212,10 +249,13 @@ def test_an_exception_inside_the_bridge_is_a_failed_outcome_with_a_stored_trace(
 def test_the_run_store_evicts_only_finished_runs(monkeypatch):
     monkeypatch.setattr(runner, "_runs", {})
     monkeypatch.setattr(runner, "KEEP_RUNS", 2)
-    running, finished, newer, newest = (runner.prepare("agents", "echo", "x") for _ in range(4))
+    runs = [runner.prepare("workflows", "digest", "x") for _ in range(4)]
+    for index, run in enumerate(runs):
+        run.run_id = f"r{index}"
+    running, finished, newer, newest = runs
     finished.done.set()
     newer.done.set()
-    for run in (running, finished, newer, newest):
+    for run in runs:
         runner.remember(run)
     assert runner.recall(running.run_id) is running  # oldest, but still going
     assert runner.recall(finished.run_id) is None
@@ -223,25 +263,38 @@ def test_the_run_store_evicts_only_finished_runs(monkeypatch):
     assert runner.recall(newest.run_id) is newest
 
 
+def test_the_components_come_from_the_agentos_object_named_in_settings(monkeypatch, settings):
+    settings.LOCAL_AGNO_APP = "tests.bridge.local_app:agent_os"
+    monkeypatch.setattr(registry, "_loaded", False)
+    monkeypatch.setattr(registry, "_components", {kind: {} for kind in registry.KINDS})
+    assert registry.ids("workflows") == ["shout"]
+    outcome = run_local("/workflows/shout/runs", "quiet")
+    assert (outcome.status, outcome.output["content"]) == ("success", "QUIET")
+
+
+@pytest.mark.parametrize(
+    "path", ["no_colon", "tests.bridge.nope:x", "agentos_bridge.runtime.demo:missing"]
+)
+def test_a_bad_import_path_names_the_setting(monkeypatch, settings, path):
+    settings.LOCAL_AGNO_APP = path
+    monkeypatch.setattr(registry, "_loaded", False)
+    monkeypatch.setattr(registry, "_components", {kind: {} for kind in registry.KINDS})
+    with pytest.raises(ImproperlyConfigured, match="LOCAL_AGNO_APP"):
+        registry.ids("workflows")
+    outcome = run_local("/workflows/digest/runs")
+    assert (outcome.status, outcome.retryable) == ("failed", False)
+    assert outcome.error.startswith(f"LOCAL_AGNO_APP={path!r}")
+
+
 def test_concurrent_first_lookups_all_find_the_demo(monkeypatch):
-    import sys
-
-    import agentos_bridge.runtime
-    import agentos_bridge.runtime.demo as demo
-
-    # The lookups import a fresh demo module; afterwards the original is restored
-    # (in sys.modules and as the package attribute), with the registry.
-    monkeypatch.setattr(agentos_bridge.runtime, "demo", demo)
-    monkeypatch.setattr(registry, "_demo_loaded", False)
-    monkeypatch.delitem(sys.modules, "agentos_bridge.runtime.demo")
-    registry._agents.clear()
-    registry._workflows.clear()
+    monkeypatch.setattr(registry, "_loaded", False)
+    monkeypatch.setattr(registry, "_components", {kind: {} for kind in registry.KINDS})
     start = threading.Barrier(8, timeout=5)
     found = []
 
     def lookup():
         start.wait()
-        found.append(registry.get_workflow("digest"))
+        found.append(registry.get("workflows", "digest"))
 
     threads = [threading.Thread(target=lookup) for _ in range(8)]
     for thread in threads:

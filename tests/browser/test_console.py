@@ -151,3 +151,39 @@ def test_viewer_sees_no_retry_and_is_refused_when_posting(page, live_server):
     ]:
         page.goto(f"{live_server.url}{path}")
         shoot(page, name)
+
+
+def test_narrated_digest_plays_on_the_run_page(page, live_server, settings, tmp_path):
+    import shutil
+
+    from scheduler_admin.models import Artifact
+    from tests.bridge.conftest import wait_for
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (make system-deps)")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "artifacts": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "artifacts")},
+        },
+    }
+    schedule = _make("browser narrated", "/workflows/narrated-digest/runs", {"message": "AI"})
+    log_in(page, live_server, "operator")
+    page.goto(f"{live_server.url}/schedules/{schedule.pk}/")
+    run_pk = _trigger(page)
+    wait_for(lambda: Artifact.objects.filter(run_id=run_pk).exists(), 30, "the speech artifact")
+    page.goto(f"{live_server.url}/runs/{run_pk}/")
+    audio = page.locator("audio").first
+    expect(audio).to_be_visible()
+    duration_s = audio.evaluate(
+        """a => new Promise((resolve, reject) => {
+            if (a.readyState >= 1) return resolve(a.duration);
+            a.addEventListener("loadedmetadata", () => resolve(a.duration));
+            a.addEventListener("error", () => reject(new Error("audio error " + a.error.code)));
+        })"""
+    )
+    assert duration_s > 1.0
+    audio.evaluate("a => a.play()")  # resolves once Chromium is playing it
+    assert audio.evaluate("a => !a.paused")
+    shoot(page, "run_detail_audio")

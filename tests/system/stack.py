@@ -75,9 +75,12 @@ class Stack:
         return json.loads(out.strip().splitlines()[-1])
 
     def start(self, *args: str, name: str) -> subprocess.Popen:
+        return self.start_argv([sys.executable, "manage.py", *args], name=name)
+
+    def start_argv(self, argv: list[str], *, name: str) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
-            [sys.executable, "manage.py", *args],
+            argv,
             cwd=ROOT,
             env=self.env,
             stdout=log,

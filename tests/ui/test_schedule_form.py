@@ -195,10 +195,12 @@ def test_the_endpoint_field_offers_what_the_target_serves(as_admin):
     options = as_admin.get(
         reverse("schedule_endpoints"), {"target": local.pk}, HTTP_HX_REQUEST="true"
     ).content.decode()
-    for workflow_id in registry.workflow_ids():
-        assert f'<option value="/workflows/{workflow_id}/runs">' in options
-    for agent_id in registry.agent_ids():
-        assert f'<option value="/agents/{agent_id}/runs">' in options
+    served = [
+        (kind, cid) for kind in ("agents", "teams", "workflows") for cid in registry.ids(kind)
+    ]
+    assert served
+    for kind, component_id in served:
+        assert f'<option value="/{kind}/{component_id}/runs">' in options
     assert "serves" in options
 
 

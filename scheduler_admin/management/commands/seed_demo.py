@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
+from agentos_bridge.runtime import speech
 from scheduler_admin.demo import DEMO_SCHEDULES
 from scheduler_admin.engine.operations import create_schedule
 from scheduler_admin.models import Schedule
@@ -30,4 +31,11 @@ class Command(BaseCommand):
                 create_schedule(spec)
                 created += 1
         self.stdout.write(f"Demo schedules: {created} created, {len(DEMO_SCHEDULES)} in all.")
+        if speech.engine_path() is None:
+            # Said plainly up front: the narrated demos then run without their audio.
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{speech.missing_engine_message()} The narrated demos run without audio."
+                )
+            )
         self.stdout.write(self.style.SUCCESS(f"Log in as {username} / {password}"))

@@ -1,0 +1,235 @@
+"""Runs in flight: N schedules fire every minute at a real AgentOS whose workflow takes
+S seconds. A worker only submits; followers check the runs until they end.
+
+Processes (default `make run` settings): run_scheduler, one django-q2 cluster with 4
+workers, one follow_runs; SQLite + ORM broker, or --postgres for PostgreSQL + Redis.
+The agent server lifts agno's own 32-run cap (AGNO_BACKGROUND_MAX_CONCURRENCY) so the
+figures measure us. Printed, from the run rows:
+
+  due             scheduled times that fell due in the window (one row each)
+  sent ≤ 1 s      requests that left within 1 s of their scheduled time
+  sent lag        request_sent_at − scheduled_for, p50 / p99 / max
+  completed       runs recorded as success; skipped / failed / still open
+  in flight max   most runs between request sent and completion at one instant
+  recorded after  completed_at − (request_sent_at + S): p50 / p99 (includes the
+                  server's own overhead after the sleep)
+  RSS             resident memory of scheduler + cluster + follower, start → end
+
+Usage:
+  .venv/bin/python benchmarks/inflight.py --schedules 1000 --sleep 30 --minutes 2
+  .venv/bin/python benchmarks/inflight.py --postgres --schedules 1000
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.fire_lag import parse_time, percentile  # noqa: E402
+from tests.system.stack import Postgres, Redis, Stack, free_port, wait_for  # noqa: E402
+
+CREATE = """
+import datetime, json
+from scheduler_admin.models import Schedule, Target
+target = Target.objects.create(name="bench", base_url={url!r}, max_in_flight={cap})
+start = datetime.datetime.fromisoformat({start!r})
+Schedule.objects.bulk_create([
+    Schedule(name=f"bench {{i}}", target=target, endpoint="/workflows/sleeper/runs",
+             payload={{"message": "go"}}, cron_expr="* * * * *", timeout_s=300,
+             next_run_at=start)
+    for i in range({n})
+], batch_size=500)
+print(json.dumps(Schedule.objects.count()))
+"""
+
+
+def rss_mb(pids: list[int]) -> float:
+    """Resident memory of these processes and all their descendants."""
+    total, seen, todo = 0, set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            line = next(x for x in status.splitlines() if x.startswith("VmRSS"))
+            total += int(line.split()[1])
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            todo.extend(int(c) for c in children)
+        except (OSError, StopIteration):
+            continue
+    return total / 1024
+
+
+def start_agentos(tmp: Path, sleep_s: float, standin: bool) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    module = "agentos_standin" if standin else "agentos_sleeper"
+    env = {
+        **os.environ,
+        "BENCH_SLEEP_S": str(sleep_s),
+        "BENCH_AGNO_DB": str(tmp / "agno.db"),
+        "AGNO_BACKGROUND_MAX_CONCURRENCY": "100000",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"benchmarks.{module}:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp / "agentos.log", "w"),
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return requests.get(url + "/health", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    wait_for(up, 60, "the AgentOS to answer")
+    return proc, url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--schedules", type=int, default=1000)
+    parser.add_argument("--sleep", type=float, default=30.0, help="seconds each agent run takes")
+    parser.add_argument("--minutes", type=int, default=2, help="minutes of due times")
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL + Redis")
+    parser.add_argument(
+        "--standin", action="store_true", help="the protocol-faithful stand-in, not agno"
+    )
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="inflight-"))
+    servers = []
+    agentos, url = start_agentos(tmp, args.sleep, args.standin)
+    try:
+        if args.postgres:
+            pg, redis = Postgres(), Redis()
+            servers += [pg, redis]
+            stack = Stack(pg.start(), logs=tmp, REDIS_URL=redis.start())
+        else:
+            stack = Stack(f"sqlite:///{tmp / 'db.sqlite3'}", logs=tmp)
+        stack.env.update(
+            {
+                "Q_WORKERS": "4",
+                "SCHEDULER_LEASE_S": "30",
+                "DEBUG": "false",
+                "SECRET_KEY": "bench-" + "x" * 50,
+                "ALLOWED_HOSTS": "localhost",
+                "LOG_LEVEL": "WARNING",
+            }
+        )
+        stack.manage("migrate", "--no-input", "-v0")
+        # The first due minute starts a little after everything is up.
+        start = (datetime.now(UTC) + timedelta(seconds=75)).replace(second=0, microsecond=0)
+        stack.shell(
+            CREATE.format(
+                url=url, cap=args.schedules * 2, start=start.isoformat(), n=args.schedules
+            )
+        )
+        procs = [
+            stack.start("run_scheduler", name="scheduler"),
+            stack.start("qcluster", name="cluster"),
+            stack.start("follow_runs", name="follower"),
+        ]
+        time.sleep(5)
+        rss_start = rss_mb([p.pid for p in procs])
+        end = start + timedelta(minutes=args.minutes)
+        # Stop firing after the window: disable every schedule once its last time is due.
+        while datetime.now(UTC) < end - timedelta(seconds=5):
+            time.sleep(1)
+        stack.shell(
+            "import json, datetime\nfrom scheduler_admin.models import Schedule\n"
+            f"end = datetime.datetime.fromisoformat({end.isoformat()!r})\n"
+            "n = Schedule.objects.update(next_run_at=end + datetime.timedelta(days=365))\n"
+            "print(json.dumps(n))"
+        )
+        rss_peak = rss_mb([p.pid for p in procs])
+        wait_until = time.monotonic() + args.sleep + 90
+        where = "WHERE scheduled_for < %s"
+        while time.monotonic() < wait_until:
+            open_runs = stack.query(
+                f"SELECT COUNT(*) FROM agno_schedule_runs {where} AND status IN "
+                "('queued', 'running')",
+                (end.isoformat() if not args.postgres else end,),
+            )[0][0]
+            if not open_runs:
+                break
+            time.sleep(2)
+        rss_end = rss_mb([p.pid for p in procs])
+        rows = stack.query(
+            "SELECT scheduled_for, status, request_sent_at, completed_at FROM agno_schedule_runs "
+            f"{where} AND attempt = 1",
+            (end.isoformat() if not args.postgres else end,),
+        )
+        stack.stop_all()
+    finally:
+        agentos.terminate()
+        for server in servers:
+            server.stop()
+    report(rows, args, rss_start, rss_peak, rss_end)
+
+
+def report(rows, args, rss_start, rss_peak, rss_end) -> None:
+    due = len(rows)
+    sent = [(parse_time(r[0]), parse_time(r[2]), r) for r in rows if r[2]]
+    lags = [(s - f).total_seconds() for f, s, _ in sent]
+    done = [r for r in rows if r[1] == "success"]
+    after = [(parse_time(r[3]) - parse_time(r[2])).total_seconds() - args.sleep for r in done]
+    events = []
+    for r in rows:
+        if r[2] and r[3]:
+            events += [(parse_time(r[2]), 1), (parse_time(r[3]), -1)]
+    peak = level = 0
+    for _, delta in sorted(events):
+        level += delta
+        peak = max(peak, level)
+    by = {}
+    for r in rows:
+        by[r[1]] = by.get(r[1], 0) + 1
+    db = "PostgreSQL + Redis" if args.postgres else "SQLite + ORM broker"
+    print(
+        f"inflight: {args.schedules} schedules every minute, {args.sleep:g} s runs, "
+        f"{args.minutes} min, {db}"
+    )
+    print(f"  due             {due}")
+    print(f"  sent <= 1 s     {sum(1 for x in lags if x <= 1)}")
+    if lags:
+        print(
+            f"  sent lag        p50 {percentile(lags, 50):.3f} s  p99 {percentile(lags, 99):.3f} s"
+            f"  max {max(lags):.3f} s"
+        )
+    print(f"  statuses        {by}")
+    print(f"  in flight max   {peak}")
+    if after:
+        print(
+            f"  recorded after  p50 {percentile(after, 50):.2f} s"
+            f"  p99 {percentile(after, 99):.2f} s"
+        )
+    print(f"  RSS (MB)        start {rss_start:.0f}  peak {rss_peak:.0f}  end {rss_end:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Operating the service: heartbeats, health checks, metrics, structured logs, backups."""
