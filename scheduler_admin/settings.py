@@ -118,12 +118,7 @@ STORAGES = {
         if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
-}
-
-# Files runs produce (audio, images, documents): any Django storage under "artifacts".
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Files runs produce (audio, images, documents): any Django storage under "artifacts".
     "artifacts": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": env_str("ARTIFACTS_DIR", str(BASE_DIR / "var" / "artifacts"))},

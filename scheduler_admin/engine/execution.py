@@ -121,8 +121,11 @@ def execute_runs(run_pks: list[int]) -> dict[int, str]:
         return {run_pks[0]: execute_run(run_pks[0])}
 
     def one(pk: int) -> str:
+        from scheduler_admin.ops.logs import log_context
+
         try:
-            return execute_run(pk)
+            with log_context(run=pk):
+                return execute_run(pk)
         except Exception as exc:  # noqa: BLE001 - one run's trouble is not the batch's
             # Its lease (if it was claimed) runs out and recovery picks it up.
             log.exception("run %s: could not be started (%s)", pk, type(exc).__name__)
@@ -181,6 +184,14 @@ def submit(run: ScheduleRun, request: RunRequest, worker: str) -> str:
         return _requeue_busy(run, mine, result.busy_for_s)
     if result.outcome is not None:
         outcome = result.outcome
+        log.info(
+            "run %s: %s on %s: %s %s",
+            run.pk,
+            request.endpoint,
+            request.target.name,
+            outcome.status,
+            outcome.error[:200],
+        )
         outcome.request_sent_at = outcome.request_sent_at or now
         ok = record_outcome(run, outcome, worker=worker, import_trace=bool(result.run_id))
         trace.complete(outcome)
@@ -203,6 +214,7 @@ def submit(run: ScheduleRun, request: RunRequest, worker: str) -> str:
             ),
             f"run {run.pk}: storing its agent run id",
         )
+        log.info("run %s: submitted to %s as %s", run.pk, request.target.name, result.run_id)
         if not handed:
             # Reaped while we waited for the answer: it is being looked up by session;
             # the run id spares the followers the search.

@@ -23,6 +23,12 @@ def bind_run_ids(sender, func, task, **kwargs) -> None:
     if not task.get("args"):
         return
     run_pk = task["args"][0]
+    if isinstance(run_pk, list | tuple):
+        if len(run_pk) != 1:
+            return  # several runs: execute_run binds each one's ids in its own thread
+        run_pk = run_pk[0]
+    if not isinstance(run_pk, int):
+        return
     row = (
         ScheduleRun.objects.filter(pk=run_pk)
         .values_list("schedule_id", "schedule__target__name")

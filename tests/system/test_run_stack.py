@@ -83,7 +83,7 @@ def test_production_stack_serves_with_gunicorn_and_stops_when_a_process_dies(
             ["pgrep", "-P", str(stack.pid)], capture_output=True, text=True
         ).stdout.split()
         commands = {pid: open(f"/proc/{pid}/cmdline").read().replace("\0", " ") for pid in children}
-        assert len(commands) == 3
+        assert len(commands) == 5  # web, scheduler, follower, alerts monitor, workers
         assert any("gunicorn" in cmd for cmd in commands.values())
         assert not any("runserver" in cmd for cmd in commands.values())
         assert (tmp_path / "static" / "staticfiles.json").exists()  # collected first
