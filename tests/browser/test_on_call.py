@@ -150,7 +150,7 @@ def test_retry_a_failure_group_in_three_clicks(page, live_server, settings):
             queued_at=when,
         )
     log_in(page, live_server, "operator")
-    page.get_by_role("link", name="Failures").click()  # click 1
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Failures").click()  # 1
     group = page.locator(".failure-group").first
     expect(group.locator(".signature")).to_have_text("Connection refused by <n>:<n>")
     expect(group).to_contain_text("2 failed firings")
