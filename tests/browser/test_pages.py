@@ -115,6 +115,10 @@ def test_every_page_at_two_widths_passes_axe(page, live_server, settings):
         "targets": "/targets/",
         "target_form": "/targets/new/",
         "audit": "/audit/",
+        "incidents": "/alerts/incidents/",
+        "channels": "/alerts/channels/",
+        "channel_form": "/alerts/channels/new/",
+        "schedule_alerts": f"/alerts/schedules/{schedule.pk}/",
         "api_tokens": "/api/tokens/",
     }
     problems = {}
