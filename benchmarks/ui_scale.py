@@ -83,7 +83,9 @@ def load(n_runs: int, n_schedules: int, days: int) -> None:
         "INSERT INTO agno_schedule_runs (schedule_id, attempt, scheduled_for, trigger, status,"
         " not_before, dispatched_at, held_for_overlap, queued_at, started_at, completed_at,"
         " duration_ms, status_code, run_id, session_id, error, input, output, missed_count,"
-        " worker, dispatch_count) VALUES (?,?,?,?,?,?,?,0,?,?,?,?,?,?,?,?,?,?,0,?,0)"
+        " worker, dispatch_count, checks, follower, import_status, reattach_count,"
+        " reattachments, stage)"
+        " VALUES (?,?,?,?,?,?,?,0,?,?,?,?,?,?,?,?,?,?,0,?,0,0,'','',0,'[]','')"
     )
     batch, started = [], time.perf_counter()
     for i in range(n_runs):

@@ -118,3 +118,32 @@ def next_fire_time(expr: str, tz_name: str, after: datetime) -> datetime:
 def explain(expr: str) -> str:
     """A human-readable description, e.g. 'At 09:00 on Monday through Friday'."""
     return CronSim(expr, datetime(2000, 1, 1)).explain()
+
+
+# Each field's name, allowed numbers and names, in expression order.
+FIELD_RANGES = (
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day-of-month", "1-31"),
+    ("month", "1-12 or JAN-DEC"),
+    ("day-of-week", "0-7 (0 and 7 are Sunday) or SUN-SAT"),
+)
+_PROBES = ("{} * * * *", "* {} * * *", "* * {} * *", "* * * {} *", "* * * * {}")
+
+
+def describe_error(expr: str, exc: CronSimError) -> str:
+    """cronsim's "Bad minute." as a sentence naming the field, what it holds and the
+    allowed range; or "never fires" when every field is valid alone but the days
+    cannot occur (``0 0 30 2 *``: February has no 30th)."""
+    fields = expr.split()
+    for (name, allowed), probe, value in zip(FIELD_RANGES, _PROBES, fields, strict=False):
+        try:
+            CronSim(probe.format(value), datetime(2000, 1, 1))
+        except CronSimError:
+            return (
+                f"The {name} field {value!r} is not valid: use {allowed}, *, "
+                f"lists (1,15), ranges (1-5) or steps (*/10)."
+            )
+    if len(fields) == 5 and "day-of-month" in str(exc):
+        return f"This expression never fires: no month in {fields[3]!r} has day {fields[2]!r}."
+    return f"Invalid cron expression: {exc}."

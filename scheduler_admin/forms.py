@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from scheduler_admin.engine import operations
 from scheduler_admin.models import Schedule, Target
-from scheduler_admin.validators import parse_payload
+from scheduler_admin.validators import canonical_timezone, parse_payload
 
 NUMERIC_FIELDS = ("timeout_s", "max_retries", "retry_delay_s", "retry_backoff")
 
@@ -55,6 +55,10 @@ class ScheduleForm(forms.ModelForm):
 
     def clean_payload(self) -> dict:
         return parse_payload(self.cleaned_data.get("payload", ""))
+
+    def clean_timezone(self) -> str:
+        # People type "europe/berlin"; the zone database spells it Europe/Berlin.
+        return canonical_timezone(self.cleaned_data.get("timezone", ""))
 
     def save_through_engine(self, *, user) -> Schedule | None:
         """Create or update via engine.operations; on a ValidationError, put its

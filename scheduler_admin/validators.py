@@ -3,6 +3,7 @@
 Every message names what is wrong and what would be valid.
 """
 
+import difflib
 import json
 import math
 import re
@@ -56,18 +57,39 @@ def validate_cron(value: str) -> None:
     try:
         cron.next_fire_time(" ".join(fields), "UTC", datetime.now(UTC))
     except cron.CronSimError as exc:
-        raise ValidationError(f"Invalid cron expression: {exc}.", code="invalid_cron") from None
+        raise ValidationError(cron.describe_error(value, exc), code="invalid_cron") from None
     except StopIteration:
         raise ValidationError("This cron expression never fires.", code="invalid_cron") from None
 
 
+@cache
+def _timezones_by_lower() -> dict[str, str]:
+    return {name.lower(): name for name in _timezones()}
+
+
+def canonical_timezone(value: str) -> str:
+    """The IANA name ``value`` means whatever its case ("europe/berlin" ->
+    "Europe/Berlin"); ``value`` itself when no name matches."""
+    value = (value or "").strip()
+    return _timezones_by_lower().get(value.lower(), value)
+
+
 def validate_timezone(value: str) -> None:
     if value not in _timezones():
-        raise ValidationError(
-            f"Unknown timezone {value!r}: use an IANA name such as UTC, Europe/Berlin "
-            f"or America/New_York.",
-            code="invalid_timezone",
+        close = difflib.get_close_matches(
+            (value or "").lower(), _timezones_by_lower().keys(), n=3, cutoff=0.7
         )
+        names = [_timezones_by_lower()[c] for c in close]
+        hint = (
+            "did you mean "
+            + ", ".join(names[:-1])
+            + (" or " if len(names) > 1 else "")
+            + names[-1]
+            + "?"
+            if names
+            else "use an IANA name such as UTC, Europe/Berlin or America/New_York."
+        )
+        raise ValidationError(f"Unknown timezone {value!r}: {hint}", code="invalid_timezone")
 
 
 def validate_endpoint(value: str) -> None:

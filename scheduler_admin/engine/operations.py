@@ -351,3 +351,16 @@ def retry_runs(runs, *, user=None) -> tuple[list[ScheduleRun], list[str]]:
         except RunNotRetryable as exc:
             skipped.append(f"Run {run.pk}: {exc}")
     return created, skipped
+
+
+def retry_refusal(run: ScheduleRun, *, retried: bool) -> str | None:
+    """Why retry_run would refuse ``run`` now, in its words; None if it would not.
+
+    ``retried`` says whether a retry of ``run`` exists (the console reads it in the
+    same query as the row). Pages use this to offer Retry only where it will work.
+    """
+    if not run.is_retryable_by_operator:
+        return f"A {run.status} run cannot be retried."
+    if retried:
+        return "This run was already retried; retry its latest attempt."
+    return None

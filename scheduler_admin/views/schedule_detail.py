@@ -5,13 +5,15 @@ from cronsim import CronSimError
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from scheduler_admin import cron
 from scheduler_admin.engine import operations
 from scheduler_admin.engine.cancel import waiting_count
 from scheduler_admin.models import Schedule
-from scheduler_admin.views import queries
+from scheduler_admin.views import live, queries
 from scheduler_admin.views.access import require
 from scheduler_admin.views.paging import keyset_page
 
@@ -19,20 +21,29 @@ HISTORY_SIZE = 25
 
 
 def schedule_detail(request, pk: int):
+    """The schedule's page. Its newest history polls every 2 s (see views.live): one
+    query and a 204 while none of its newest runs changed."""
+    newest = not (request.GET.get("before") or request.GET.get("after"))
+    polled = request.htmx and request.htmx.target == "schedule-runs"
+    state = live.stamp(queries.schedule_history_state(pk, HISTORY_SIZE)) if newest else ""
+    if polled and newest and (nothing_new := live.unchanged(request, state)):
+        return nothing_new
     schedule = get_object_or_404(
         Schedule.objects.select_related("target", "created_by", "updated_by"), pk=pk
     )
-    page = keyset_page(queries.run_rows().filter(schedule=schedule), request.GET, HISTORY_SIZE)
-    if request.htmx and request.htmx.target == "schedule-runs":
-        return render(request, "schedules/detail.html#history", {"page": page})
+    runs = queries.firings(queries.run_rows().filter(schedule=schedule))
+    page = keyset_page(runs, request.GET, HISTORY_SIZE)
+    history = {"page": page, "newest": newest, "stamp": state, "schedule": schedule}
+    if polled:
+        return render(request, "schedules/detail.html#history", history)
     try:
         explained = cron.explain(schedule.cron_expr)
     except CronSimError:  # a schedule saved before a validator change
         explained = ""
     context = {
-        "schedule": schedule,
+        **history,
         "explained": explained,
-        "page": page,
+        "strip": queries.schedule_strip(schedule.pk),
         "audit": queries.audit_rows().filter(schedule=schedule)[:50],
     }
     return render(request, "schedules/detail.html", context)
@@ -88,7 +99,11 @@ def schedule_trigger(request, pk: int):
     except operations.ScheduleDisabled as exc:
         messages.error(request, str(exc))
         return redirect("schedule_detail", pk=pk)
-    messages.success(request, f"Triggered {schedule.name}: run {run.pk} queued.")
+    link = reverse("run_detail", args=[run.pk])
+    messages.success(
+        request,
+        format_html('Triggered {}: <a href="{}">run {} queued</a>.', schedule.name, link, run.pk),
+    )
     return redirect("schedule_detail", pk=pk)
 
 

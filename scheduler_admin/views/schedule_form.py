@@ -5,14 +5,17 @@ import zoneinfo
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from agentos_bridge.health import check_target
 from scheduler_admin import cron, validators
 from scheduler_admin.forms import ScheduleForm
-from scheduler_admin.models import Schedule
+from scheduler_admin.models import Schedule, Target
 from scheduler_admin.views.access import require
+from scheduler_admin.views.params import parse_id
 
 PREVIEW_FIRES = 5
 
@@ -46,7 +49,11 @@ def _render_form(request, form: ScheduleForm, schedule: Schedule | None):
         "form": form,
         "schedule": schedule,
         # A blank new form shows no preview yet rather than an error.
-        "preview": cron_preview(expr, form["timezone"].value() or "") if expr else {},
+        "preview": (
+            cron_preview(expr, validators.canonical_timezone(form["timezone"].value() or ""))
+            if expr
+            else {}
+        ),
         "timezones": sorted(zoneinfo.available_timezones()),
     }
     status = 400 if form.is_bound and form.errors else 200
@@ -87,7 +94,8 @@ def cron_preview(expr: str, tz_name: str) -> dict:
 
 def schedule_preview(request):
     """htmx: the live cron preview as the cron or timezone is typed."""
-    preview = cron_preview(request.GET.get("cron_expr", ""), request.GET.get("timezone", ""))
+    tz_name = validators.canonical_timezone(request.GET.get("timezone", ""))
+    preview = cron_preview(request.GET.get("cron_expr", ""), tz_name)
     return render(request, "schedules/form.html#preview", {"preview": preview})
 
 
@@ -99,3 +107,39 @@ def schedule_payload_check(request):
     except ValidationError as exc:
         error = " ".join(exc.messages)
     return render(request, "schedules/form.html#payload_check", {"payload_error": error})
+
+
+ENDPOINTS_CACHE_S = 60
+
+
+@require("edit")
+def schedule_endpoints(request):
+    """htmx: the run endpoints the chosen target serves, as suggestions for the
+    endpoint field. Asks the target what it serves (as Test connection does) at most
+    once a minute per target; any path may still be typed."""
+    target = Target.objects.filter(pk=parse_id(request.GET.get("target", ""))).first()
+    if target is None:
+        target = Target.objects.local()
+    key = f"schedule-endpoints-{target.pk}-{target.base_url}"
+    found = cache.get(key)
+    if found is None:
+        found = {"target": target.name, **_served(target)}
+        cache.set(key, found, ENDPOINTS_CACHE_S)
+    return render(request, "schedules/form.html#endpoints", {"endpoints": found})
+
+
+def _served(target: Target) -> dict:
+    """{"paths": run endpoints the target serves, "error": why they are unknown}."""
+    kinds = ("agents", "teams", "workflows")
+    if target.is_local:
+        from agentos_bridge.runtime import registry
+
+        try:
+            found = {kind: registry.ids(kind) for kind in kinds}
+        except ImproperlyConfigured as exc:
+            return {"paths": [], "error": str(exc)}
+    else:
+        # The health check lists agents (teams among them on some servers) and workflows.
+        found = check_target(target)
+    paths = [f"/{kind}/{cid}/runs" for kind in kinds for cid in found.get(kind) or []]
+    return {"paths": paths, "error": found.get("error", "")}

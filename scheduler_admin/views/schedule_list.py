@@ -1,4 +1,4 @@
-"""The schedules list (search, filters, sparklines) and bulk enable/disable."""
+"""The schedules list (search, filters, history strips) and bulk enable/disable."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -24,8 +24,8 @@ def schedule_list(request):
     # Schedules number in the thousands at most: a plain paginator is fine here.
     paginator = Paginator(queries.schedules_for_list(params), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    sparks = queries.sparkline_runs(page.object_list)
-    rows = [(s, sparks.get(s.pk, [])) for s in page.object_list]
+    strips = queries.strip_runs(page.object_list)
+    rows = [(s, strips.get(s.pk, [])) for s in page.object_list]
     context = {
         "page": page,
         "rows": rows,

@@ -24,7 +24,7 @@ REJECTED = [
     ({"name": "bad name!"}, "name", "letters"),
     ({"cron_expr": "every day at nine"}, "cron_expr", "5 fields"),
     ({"cron_expr": "0 0 9 * * 1"}, "cron_expr", "seconds are not supported"),
-    ({"cron_expr": "61 * * * *"}, "cron_expr", "Invalid cron"),
+    ({"cron_expr": "61 * * * *"}, "cron_expr", "minute field"),
     ({"timezone": "Mars/Olympus"}, "timezone", "IANA"),
     ({"endpoint": "https://evil.example/agents/a/runs"}, "endpoint", "not a full URL"),
     ({"endpoint": "agents/a/runs"}, "endpoint", "starting with /"),

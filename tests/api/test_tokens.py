@@ -22,17 +22,21 @@ def test_token_page_needs_login(client):
 def test_created_token_is_shown_once_and_works(client):
     user = make_user("operator")
     client.force_login(user)
-    response = client.post(reverse("api_token_list"), {"name": "nightly script"})
-    assert response.status_code == 200
+    created = client.post(reverse("api_token_list"), {"name": "nightly script"})
+    # POST-redirect-GET: reloading the page that shows the token creates no other one.
+    assert created.status_code == 302 and created["Location"] == reverse("api_token_list")
+    response = client.get(created["Location"])
     raw = response.context["raw_token"]
     assert raw.startswith("sat_") and raw in response.content.decode()
     assert ApiToken.objects.authenticate(raw) == user
     token = ApiToken.objects.get(user=user)
     assert token.token_hash != raw  # stored hashed
+    assert "no-store" in response["Cache-Control"]
 
     listing = client.get(reverse("api_token_list")).content.decode()
     assert "nightly script" in listing and token.prefix in listing
     assert raw not in listing  # never shown again
+    assert ApiToken.objects.filter(user=user).count() == 1
 
 
 def test_token_name_is_required(client):
@@ -43,14 +47,18 @@ def test_token_name_is_required(client):
     assert not ApiToken.objects.exists()
 
 
-def test_revoke_own_token_only(client):
+def test_revoke_own_token_only_after_a_confirmation(client):
     owner, other = make_user("viewer"), make_user("viewer")
     mine, raw = ApiToken.issue(owner, "mine")
     theirs, their_raw = ApiToken.issue(other, "theirs")
     client.force_login(owner)
     assert client.post(reverse("api_token_revoke", args=[theirs.pk])).status_code == 404
+    confirm = client.get(reverse("api_token_revoke", args=[mine.pk]))
+    assert "Revoke “mine”?" in confirm.content.decode()
+    assert ApiToken.objects.authenticate(raw) == owner  # asking revokes nothing
     response = client.post(reverse("api_token_revoke", args=[mine.pk]), follow=True)
-    assert "Revoked" in response.content.decode()
+    page = response.content.decode()
+    assert page.count("Revoked") == 1  # one message, not two
     assert ApiToken.objects.authenticate(raw) is None
     assert ApiToken.objects.authenticate(their_raw) == other
 
@@ -88,7 +96,7 @@ def test_revoke_api_token_command_by_prefix_or_id():
 
 def test_page_that_shows_a_new_token_is_never_cached(client):
     client.force_login(make_user("viewer"))
-    response = client.post(reverse("api_token_list"), {"name": "cron box"})
+    response = client.post(reverse("api_token_list"), {"name": "cron box"}, follow=True)
     assert response.context["raw_token"]
     assert "no-store" in response["Cache-Control"]
     assert "no-store" in client.get(reverse("api_token_list"))["Cache-Control"]

@@ -122,7 +122,7 @@ def test_failed_run_is_retried_from_its_row_and_two_in_bulk(page, live_server, s
     expect(page.locator("h1")).to_have_text("Retry 2 runs?")
     expect(page.locator("main")).to_contain_text("first")
     shoot(page, "bulk_retry_confirm")
-    page.get_by_role("button", name="Yes, retry them").click()
+    page.get_by_role("button", name="Yes, retry 2").click()
     expect(page.locator(".messages")).to_contain_text("Retried 2 of 2 selected runs.")
     page.goto(f"{live_server.url}/runs/?schedule={old.pk}")
     for pk in (a.pk, b.pk):

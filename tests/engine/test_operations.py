@@ -26,8 +26,8 @@ VALID = {"name": "daily digest", "endpoint": "/noop", "cron_expr": "0 9 * * *"}
 BAD_INPUT = [
     ({"cron_expr": "0 9 * *"}, "cron_expr", "5 fields"),
     ({"cron_expr": "0 0 9 * * 1"}, "cron_expr", "seconds are not supported"),
-    ({"cron_expr": "61 * * * *"}, "cron_expr", "Invalid cron expression"),
-    ({"cron_expr": "0 0 31 2 *"}, "cron_expr", "Invalid cron expression"),
+    ({"cron_expr": "61 * * * *"}, "cron_expr", "The minute field '61' is not valid"),
+    ({"cron_expr": "0 0 31 2 *"}, "cron_expr", "never fires"),
     ({"timezone": "Mars/Olympus"}, "timezone", "Unknown timezone"),
     ({"payload": ["not", "an", "object"]}, "payload", "JSON object"),
     ({"endpoint": "https://agents.example.com/runs"}, "endpoint", "not a full URL"),

@@ -1,9 +1,17 @@
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from scheduler_admin.models import RunStatus, Span, Trace
 from tests.factories import make_run, make_schedule, make_user
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Pages cache a few slow-changing answers (the dashboard's chart, endpoint
+    suggestions): every test starts without them."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

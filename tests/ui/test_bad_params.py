@@ -10,8 +10,7 @@ from scheduler_admin.models import RunStatus, ScheduleRun
 from tests.factories import make_run, make_schedule
 
 BAD_RUN_FILTERS = [
-    ("schedule", "²"),
-    ("schedule", "١٢"),  # Arabic-Indic digits: isdigit() yet not ASCII
+    ("schedule", "a\x00b"),  # anything else is a schedule's name
     ("schedule", "99999999999999999999999"),
     ("before", "abc"),
     ("before", "²"),

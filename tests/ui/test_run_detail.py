@@ -91,3 +91,65 @@ def test_query_count_is_constant(as_operator, django_assert_max_num_queries, n):
     with django_assert_max_num_queries(8):
         response = as_operator.get(reverse("run_detail", args=[previous.pk]))
     assert len(response.context["attempts"]) == n
+
+
+def test_the_failure_comes_first(as_operator):
+    """Issue 12: the error sat 676 px down under 19 metadata rows."""
+    run = make_run(make_schedule(), status=RunStatus.FAILED, error="upstream said 500")
+    page = as_operator.get(reverse("run_detail", args=[run.pk])).content.decode()
+    error = page.index("upstream said 500")
+    assert page.index(">Retry</button>") < error < page.index("Attempts of this firing")
+    assert error < page.index("Idempotency key") and error < page.index("Lease until")
+
+
+def test_an_already_retried_attempt_offers_no_retry_but_the_latest(as_operator):
+    schedule = make_schedule()
+    first = make_run(schedule, status=RunStatus.FAILED)
+    latest = make_run(
+        schedule, status=RunStatus.FAILED, attempt=2, retry_of=first, trigger=Trigger.RETRY
+    )
+    page = as_operator.get(reverse("run_detail", args=[first.pk])).content.decode()
+    assert ">Retry</button>" not in page and "Retry with an edited payload" not in page
+    assert f'latest attempt is\n  <a href="{reverse("run_detail", args=[latest.pk])}"' in page
+    assert (
+        ">Retry</button>"
+        in as_operator.get(reverse("run_detail", args=[latest.pk])).content.decode()
+    )
+
+
+def test_a_refused_retry_keeps_the_edited_payload(as_operator):
+    """Issue 12: an edited payload was thrown away when the retry was refused."""
+    schedule = make_schedule()
+    first = make_run(schedule, status=RunStatus.FAILED)
+    make_run(schedule, status=RunStatus.FAILED, attempt=2, retry_of=first, trigger=Trigger.RETRY)
+    edited = json.dumps({"message": "my careful edit"})
+    response = as_operator.post(reverse("run_retry", args=[first.pk]), {"payload": edited})
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "already retried" in page and "my careful edit" in page
+    assert not ScheduleRun.objects.filter(attempt=3).exists()
+
+
+def _poll(client, run, stamp):
+    return client.get(
+        reverse("run_detail", args=[run.pk]),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="run-live",
+        HTTP_X_LIVE_STAMP=stamp,
+    )
+
+
+def test_a_running_run_page_updates_itself(as_viewer, django_assert_max_num_queries):
+    """Issue 12: a run page stayed "running", without its run id, until reloaded."""
+    run = make_run(make_schedule(), status=RunStatus.RUNNING)
+    page = as_viewer.get(reverse("run_detail", args=[run.pk]))
+    assert 'hx-trigger="every 2s"' in page.content.decode()
+    stamp = page.context["stamp"]
+    with django_assert_max_num_queries(4):  # session, user, role, the firing's attempts
+        assert _poll(as_viewer, run, stamp).status_code == 204
+    ScheduleRun.objects.filter(pk=run.pk).update(status=RunStatus.SUCCESS, run_id="agno-77")
+    poll = _poll(as_viewer, run, stamp)
+    body = poll.content.decode()
+    assert poll.status_code == 200 and "status-success" in body and "agno-77" in body
+    assert body.lstrip().startswith('<div id="run-live"') and "<html" not in body
+    assert f'"X-Live-Stamp": "{stamp}"' not in body  # the next poll sends the new one

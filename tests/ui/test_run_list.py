@@ -66,18 +66,111 @@ def test_filters(as_viewer):
     assert pks(until="2026-01-15") == {r.pk for r in ok}
 
 
-def test_polls_only_while_a_shown_run_is_in_flight(as_viewer):
+def _poll(client, stamp=None, **params):
+    headers = {"HTTP_X_LIVE_STAMP": stamp} if stamp else {}
+    return client.get(
+        reverse("run_list"), params, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="run-rows", **headers
+    )
+
+
+def test_the_newest_page_keeps_polling_so_new_firings_appear(as_viewer):
+    """Issue 12: the list stopped polling when nothing on it was in flight, so new
+    runs never appeared."""
+    schedule = make_schedule()
+    make_run(schedule, status=RunStatus.SUCCESS)
+    page = as_viewer.get(reverse("run_list"))
+    assert 'hx-trigger="every 2s"' in page.content.decode()
+    stamp = page.context["stamp"]
+    assert _poll(as_viewer, stamp).status_code == 204  # nothing new: nothing to swap
+    new = make_run(schedule, status=RunStatus.QUEUED, scheduled_for="2026-01-02T00:00:00Z")
+    poll = _poll(as_viewer, stamp)
+    assert poll.status_code == 200 and f'id="run-{new.pk}"'.encode() in poll.content
+    assert b'hx-trigger="every 2s"' in poll.content
+
+
+def test_an_older_page_polls_only_while_a_shown_run_is_in_flight(as_viewer):
     schedule = make_schedule()
     running = make_run(schedule, status=RunStatus.RUNNING)
-    page = as_viewer.get(reverse("run_list")).content.decode()
+    newer = make_run(schedule, status=RunStatus.SUCCESS, scheduled_for="2026-01-02T00:00:00Z")
+    older = {"before": newer.pk}
+    page = as_viewer.get(reverse("run_list"), older).content.decode()
     assert 'hx-trigger="every 2s"' in page
-    poll = as_viewer.get(reverse("run_list"), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="run-rows")
+    poll = _poll(as_viewer, **older)
     assert poll.status_code == 200 and b'hx-trigger="every 2s"' in poll.content
     ScheduleRun.objects.filter(pk=running.pk).update(status=RunStatus.SUCCESS)
-    done = as_viewer.get(reverse("run_list"), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="run-rows")
+    done = _poll(as_viewer, **older)
     assert done.status_code == 286  # htmx stops polling
     assert b"every 2s" not in done.content and b"status-success" in done.content
-    assert "every 2s" not in as_viewer.get(reverse("run_list")).content.decode()
+    assert "every 2s" not in as_viewer.get(reverse("run_list"), older).content.decode()
+
+
+def test_a_poll_that_finds_nothing_new_costs_one_query(as_viewer, django_assert_max_num_queries):
+    schedule = make_schedule()
+    for i in range(30):
+        make_run(schedule, status=RunStatus.SUCCESS, scheduled_for=f"2026-01-01T00:{i:02}:00Z")
+    stamp = as_viewer.get(reverse("run_list")).context["stamp"]
+    # Three for the session, the user and their role; one for the rows; no rendering.
+    with django_assert_max_num_queries(4):
+        assert _poll(as_viewer, stamp).status_code == 204
+
+
+def _firing(schedule, statuses, when="2026-01-01T00:00:00Z"):
+    previous = None
+    for attempt, status in enumerate(statuses, start=1):
+        previous = make_run(
+            schedule,
+            status=status,
+            attempt=attempt,
+            retry_of=previous,
+            scheduled_for=when,
+            trigger=Trigger.RETRY if previous else Trigger.SCHEDULE,
+        )
+    return previous
+
+
+def test_one_row_per_firing_with_its_final_result(as_viewer):
+    schedule = make_schedule()
+    F, S = RunStatus.FAILED, RunStatus.SUCCESS
+    recovered = _firing(schedule, [F, F, S], "2026-01-01T00:00:00Z")
+    gave_up = _firing(schedule, [F, F, F, F], "2026-01-01T00:05:00Z")
+    response = as_viewer.get(reverse("run_list"))
+    assert [r.pk for r in response.context["page"].rows] == [gave_up.pk, recovered.pk]
+    page = response.content.decode()
+    assert "recovered on attempt 3" in page and "failed after 4 attempts" in page
+    # Failed firings, not failed attempts: the recovered firing is not counted.
+    failed = as_viewer.get(reverse("run_list"), {"status": "failed"}).context["page"].rows
+    assert [r.pk for r in failed] == [gave_up.pk]
+    every = as_viewer.get(reverse("run_list"), {"attempts": "all"}).context["page"].rows
+    assert len(every) == 7
+
+
+def test_attempts_fold_out(as_viewer):
+    schedule = make_schedule()
+    latest = _firing(schedule, [RunStatus.FAILED, RunStatus.SUCCESS])
+    fold = as_viewer.get(reverse("run_attempts", args=[latest.pk]), HTTP_HX_REQUEST="true")
+    text = fold.content.decode()
+    assert "attempt 1" in text and "attempt 2" in text and "<html" not in text
+
+
+def test_retry_is_offered_only_on_the_latest_failed_attempt(as_operator):
+    """Issue 12: already-retried attempts kept their Retry button and checkbox."""
+    schedule = make_schedule()
+    first = make_run(schedule, status=RunStatus.FAILED)
+    latest = make_run(
+        schedule, status=RunStatus.FAILED, attempt=2, retry_of=first, trigger=Trigger.RETRY
+    )
+    page = as_operator.get(reverse("run_list"), {"attempts": "all"}).content.decode()
+    assert f'aria-label="Retry run {latest.pk}"' in page and f'id="pick-{latest.pk}"' in page
+    assert f'aria-label="Retry run {first.pk}"' not in page
+    assert f'id="pick-{first.pk}"' not in page
+
+
+def test_filter_by_schedule_name(as_viewer):
+    a, b = make_schedule(name="nightly report"), make_schedule(name="hourly sync")
+    run = make_run(a, status=RunStatus.SUCCESS)
+    make_run(b, status=RunStatus.SUCCESS)
+    rows = as_viewer.get(reverse("run_list"), {"schedule": "nightly report"}).context["page"].rows
+    assert [r.pk for r in rows] == [run.pk]
 
 
 def test_error_is_escaped(as_viewer):

@@ -93,3 +93,39 @@ def test_schedule_whose_stored_cron_no_longer_parses_still_shows(as_viewer):
     assert response.status_code == 200
     assert response.context["explained"] == ""
     assert "61 * * * *" in response.content.decode()
+
+
+def _poll(client, schedule, stamp):
+    return client.get(
+        reverse("schedule_detail", args=[schedule.pk]),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="schedule-runs",
+        HTTP_X_LIVE_STAMP=stamp,
+    )
+
+
+def test_the_history_updates_itself_after_trigger_now(as_operator, django_assert_max_num_queries):
+    """Issue 12: the page still said "queued" 10 s after Trigger now, and "run 78
+    queued" was not a link."""
+    schedule = make_schedule()
+    response = as_operator.post(reverse("schedule_trigger", args=[schedule.pk]), follow=True)
+    run = ScheduleRun.objects.get(schedule=schedule)
+    page = response.content.decode()
+    assert f'<a href="{reverse("run_detail", args=[run.pk])}">run {run.pk} queued</a>' in page
+    assert 'hx-trigger="every 2s"' in page
+    stamp = response.context["stamp"]
+    with django_assert_max_num_queries(4):  # session, user, role, the newest runs
+        assert _poll(as_operator, schedule, stamp).status_code == 204
+    ScheduleRun.objects.filter(pk=run.pk).update(status=RunStatus.SUCCESS)
+    poll = _poll(as_operator, schedule, stamp)
+    assert poll.status_code == 200 and b"status-success" in poll.content
+    assert poll.content.lstrip().startswith(b'<div id="schedule-runs"')
+
+
+def test_a_failing_schedule_is_not_badged_enabled_and_next_run_is_local(as_viewer):
+    schedule = make_schedule(cron_expr="0 9 * * *", timezone="Europe/Berlin")
+    Schedule.objects.filter(pk=schedule.pk).update(consecutive_failures=3)
+    page = as_viewer.get(reverse("schedule_detail", args=[schedule.pk])).content.decode()
+    assert '<span class="status status-failed">failing</span>' in page
+    assert 'status-success">enabled' not in page
+    assert "09:00:00 CE" in page  # CET or CEST, the schedule's own wall time

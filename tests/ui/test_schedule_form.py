@@ -40,9 +40,15 @@ def test_admin_creates_a_schedule_through_the_engine(as_admin):
 
 
 BAD_INPUT = [
-    ({"cron_expr": "61 * * * *"}, "cron_expr", "Invalid cron expression"),
+    (
+        {"cron_expr": "61 * * * *"},
+        "cron_expr",
+        "The minute field &#x27;61&#x27; is not valid: use 0-59",
+    ),
+    ({"cron_expr": "0 0 30 2 *"}, "cron_expr", "never fires: no month in &#x27;2&#x27; has day"),
     ({"cron_expr": "0 0 9 * * *"}, "cron_expr", "seconds are not supported"),
     ({"timezone": "Mars/Olympus"}, "timezone", "Unknown timezone"),
+    ({"timezone": "Europe/Berlinn"}, "timezone", "did you mean Europe/Berlin,"),
     ({"payload": "{not json"}, "payload", "not valid JSON"),
     ({"payload": "[1, 2]"}, "payload", "must be a JSON object"),
     ({"timeout_s": "0"}, "timeout_s", "Must be between 1 and 86400; got 0."),
@@ -149,3 +155,64 @@ def test_payload_is_escaped_on_the_detail_page(as_admin):
     page = as_admin.get(reverse("schedule_detail", args=[schedule.pk])).content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_a_timezone_is_read_whatever_its_case(as_admin):
+    """Issue 12: "europe/berlin" was refused for its case."""
+    response = as_admin.post(reverse("schedule_create"), valid_data(timezone="europe/berlin"))
+    assert response.status_code == 302
+    assert Schedule.objects.get(name="daily digest").timezone == "Europe/Berlin"
+    preview = as_admin.get(
+        reverse("schedule_preview"), {"cron_expr": "0 9 * * *", "timezone": "europe/berlin"}
+    )
+    assert "Unknown timezone" not in preview.content.decode()
+    assert "CE" in preview.content.decode()  # CET or CEST fire times
+
+
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        ("* 24 * * *", "The hour field &#x27;24&#x27; is not valid: use 0-23"),
+        ("* * 32 * *", "The day-of-month field &#x27;32&#x27; is not valid: use 1-31"),
+        ("* * * 13 *", "The month field &#x27;13&#x27; is not valid: use 1-12 or JAN-DEC"),
+        ("* * * * 8", "The day-of-week field &#x27;8&#x27; is not valid: use 0-7"),
+        ("0 0 31 4 *", "This expression never fires"),
+    ],
+)
+def test_every_cron_error_names_its_field_and_range(as_admin, expr, message):
+    """Issue 12: "Bad minute." gave no range; 0 0 30 2 * said "Bad day-of-month"."""
+    preview = as_admin.get(reverse("schedule_preview"), {"cron_expr": expr, "timezone": "UTC"})
+    assert message in preview.content.decode()
+
+
+def test_the_endpoint_field_offers_what_the_target_serves(as_admin):
+    """Issue 12: the endpoint field gave no hint although Test connection knows the agents."""
+    from agentos_bridge.runtime import registry
+
+    local = Target.objects.local()
+    page = as_admin.get(reverse("schedule_create")).content.decode()
+    assert 'list="endpoint-options"' in page and reverse("schedule_endpoints") in page
+    options = as_admin.get(
+        reverse("schedule_endpoints"), {"target": local.pk}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    served = [
+        (kind, cid) for kind in ("agents", "teams", "workflows") for cid in registry.ids(kind)
+    ]
+    assert served
+    for kind, component_id in served:
+        assert f'<option value="/{kind}/{component_id}/runs">' in options
+    assert "serves" in options
+
+
+def test_endpoint_suggestions_are_for_admins(as_viewer):
+    assert as_viewer.get(reverse("schedule_endpoints")).status_code == 403
+
+
+def test_the_cron_preview_sits_beside_the_cron_field(as_admin):
+    """Issue 12: the preview sat below the timezone field, off-screen while typing."""
+    schedule = Schedule.objects.create(
+        name="x", endpoint="/noop", cron_expr="0 9 * * *", target=Target.objects.local()
+    )
+    page = as_admin.get(reverse("schedule_edit", args=[schedule.pk])).content.decode()
+    cron_field = page.index('name="cron_expr"')
+    assert cron_field < page.index('id="cron-preview"') < page.index('name="timezone"')

@@ -5,20 +5,30 @@ from scheduler_admin.models import RunStatus, Schedule
 from tests.factories import make_run, make_schedule
 
 
-def test_list_shows_schedules_with_last_status_and_sparkline(as_viewer):
+def test_list_shows_schedules_with_last_status_and_a_strip_of_50_firings(as_viewer):
     schedule = make_schedule(name="digest")
-    for i, status in enumerate([RunStatus.SUCCESS] * 25 + [RunStatus.FAILED]):
+    for i, status in enumerate([RunStatus.SUCCESS] * 55 + [RunStatus.FAILED]):
         make_run(
-            schedule, scheduled_for=f"2026-01-01T00:{i:02d}:00Z", status=status, duration_ms=100 + i
+            schedule, scheduled_for=f"2026-01-01T{i // 60:02d}:{i % 60:02d}:00Z", status=status
         )
+    # A firing that needed a retry is one cell, its latest attempt.
+    first = make_run(schedule, scheduled_for="2026-01-02T00:00:00Z", status=RunStatus.FAILED)
+    make_run(
+        schedule,
+        scheduled_for="2026-01-02T00:00:00Z",
+        attempt=2,
+        retry_of=first,
+        status=RunStatus.SUCCESS,
+    )
     response = as_viewer.get(reverse("schedule_list"))
     page = response.content.decode()
     assert "digest" in page
-    assert 'class="sparkline"' in page
+    assert '<svg class="strip"' in page and 'width="300"' in page  # fixed width
     rows = dict((s.name, runs) for s, runs in response.context["rows"])
-    assert len(rows["digest"]) == 20  # the last 20 only
-    assert rows["digest"][-1].status == RunStatus.FAILED
-    assert "status-failed" in page
+    assert len(rows["digest"]) == 50  # the last 50 firings only
+    assert [r.status for r in rows["digest"][-2:]] == [RunStatus.FAILED, RunStatus.SUCCESS]
+    assert rows["digest"][-1].attempt == 2
+    assert "after 2 attempts" in page
 
 
 def test_search_and_filters(as_viewer):
