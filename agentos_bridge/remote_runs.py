@@ -117,15 +117,7 @@ def check(request: RunRequest, run_id: str, session_id: str) -> tuple[Outcome | 
     target = request.target
     ids = {"run_id": run_id, "session_id": session_id}
     try:
-        response = client.send_by(
-            time.monotonic() + CHECK_TIMEOUT_S,
-            target,
-            "GET",
-            path,
-            idempotency_key=request.idempotency_key,
-            max_bytes=client.MAX_RUN_BODY_BYTES,
-            params={"session_id": session_id},
-        )
+        response = _get(request, path, session_id, max_bytes=client.MAX_RUN_BODY_BYTES)
     except CallError as exc:
         if exc.retryable:
             return None, str(exc)
@@ -153,14 +145,7 @@ def find(request: RunRequest, session_id: str, since: datetime | None) -> tuple[
     path = f"/{kind}/{component_id}/runs"
     target = request.target
     try:
-        response = client.send_by(
-            time.monotonic() + CHECK_TIMEOUT_S,
-            target,
-            "GET",
-            path,
-            idempotency_key=request.idempotency_key,
-            params={"session_id": session_id},
-        )
+        response = _get(request, path, session_id)
     except CallError:
         return None, False
     if response.status_code == 404:
@@ -184,6 +169,19 @@ def find(request: RunRequest, session_id: str, since: datetime | None) -> tuple[
         return None, True
     found.sort(key=lambda r: _created(r) or 0)
     return str(found[-1]["run_id"])[:64], True
+
+
+def _get(request: RunRequest, path: str, session_id: str, **kwargs):
+    """One GET of a run resource, over within CHECK_TIMEOUT_S whatever the server does."""
+    return client.send_by(
+        time.monotonic() + CHECK_TIMEOUT_S,
+        request.target,
+        "GET",
+        path,
+        idempotency_key=request.idempotency_key,
+        params={"session_id": session_id},
+        **kwargs,
+    )
 
 
 def _created(run: dict) -> float | None:

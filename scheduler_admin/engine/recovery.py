@@ -64,18 +64,8 @@ def _recover(run: ScheduleRun, now: datetime) -> bool:
         # The local runtime ran inside the worker: the run died with it.
         return close_lost_run(run, now)
     if run.request_sent_at is None and run.stage in (RunStage.SUBMITTING, RunStage.EXECUTING):
-        changed = expired.update(
-            status=RunStatus.QUEUED,
-            stage=RunStage.NONE,
-            worker="",
-            lease_expires_at=None,
-            started_at=None,
-            dispatched_at=None,
-            not_before=now,
-            **_note(run, f"{who} stopped before sending; queued again"),
-        )
         log.warning("run %s: worker lost before sending; queued again", run.pk)
-        return bool(changed)
+        return _queue_again(run, expired, now, f"{who} stopped before sending; queued again")
     if remote_runs.is_background_run(request):
         # Sent, fate unknown: find it on the server, never send it blindly again.
         stage = RunStage.CANCELLING if run.stage == RunStage.CANCELLING else RunStage.REATTACHING
@@ -89,15 +79,22 @@ def _recover(run: ScheduleRun, now: datetime) -> bool:
         log.warning("run %s: worker lost after the submit; re-attaching", run.pk)
         return bool(changed)
     if run.reattach_count < MAX_RESENDS:
-        changed = expired.update(
+        note = f"{who} stopped during the request; sending it again, same key"
+        return _queue_again(run, expired, now + timedelta(seconds=1), note)
+    return close_lost_run(run, now)
+
+
+def _queue_again(run: ScheduleRun, expired, not_before: datetime, note: str) -> bool:
+    """The same attempt back in the queue (same Idempotency-Key, same session)."""
+    return bool(
+        expired.update(
             status=RunStatus.QUEUED,
             stage=RunStage.NONE,
             worker="",
             lease_expires_at=None,
             started_at=None,
             dispatched_at=None,
-            not_before=now + timedelta(seconds=1),
-            **_note(run, f"{who} stopped during the request; sending it again, same key"),
+            not_before=not_before,
+            **_note(run, note),
         )
-        return bool(changed)
-    return close_lost_run(run, now)
+    )

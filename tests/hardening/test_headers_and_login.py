@@ -71,7 +71,8 @@ def test_a_viewer_still_creates_a_token(db):
     client = Client()
     viewer = make_user("viewer")
     client.force_login(viewer)
-    assert client.post(reverse("api_token_list"), {"name": "mine"}).status_code == 200
+    response = client.post(reverse("api_token_list"), {"name": "mine"}, follow=True)
+    assert response.status_code == 200 and response.context["raw_token"]
     assert ApiToken.objects.filter(user=viewer).exists()
 
 

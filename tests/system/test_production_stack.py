@@ -64,14 +64,17 @@ def test_every_page_and_its_static_files_load_in_chromium(production, page):
     base = f"http://localhost:{production.port}"
     wait_for(lambda: get(f"{base}/readyz")[0] == 200, 60, "/readyz to say ready")
     # A real run through the workers, for the run, trace and session pages.
-    production.shell(
+    triggered = production.shell(
         "from scheduler_admin.engine.operations import trigger_now\n"
         "from scheduler_admin.models import Schedule\n"
         "print(trigger_now(Schedule.objects.get(name='daily digest')).pk)"
     )
+    # This run, not another demo schedule's that may succeed first without a session.
     run_pk, run_id, session_id = wait_for(
         lambda: production.query(
-            "SELECT id, run_id, session_id FROM agno_schedule_runs WHERE status = 'success'"
+            "SELECT id, run_id, session_id FROM agno_schedule_runs "
+            "WHERE status = 'success' AND id = %s",
+            (triggered,),
         ),
         60,
         "the digest run to succeed",
