@@ -119,6 +119,14 @@ def execute_runs(run_pks: list[int]) -> dict[int, str]:
         run_pks = [run_pks]
     if len(run_pks) == 1:
         return {run_pks[0]: execute_run(run_pks[0])}
+    from scheduler_admin.engine.start_batch import start_background_runs
+
+    # Background runs on agent servers: claimed, sent and stored together (a few
+    # transactions for the batch); the rest (local runtime, plain requests) one by one.
+    results = start_background_runs(run_pks, worker_name())
+    run_pks = [pk for pk in run_pks if pk not in results]
+    if not run_pks:
+        return results
 
     def one(pk: int) -> str:
         from scheduler_admin.ops.logs import log_context
@@ -134,7 +142,8 @@ def execute_runs(run_pks: list[int]) -> dict[int, str]:
             connection.close()  # this thread's own connection
 
     with ThreadPoolExecutor(len(run_pks), thread_name_prefix="start") as pool:
-        return dict(zip(run_pks, pool.map(one, run_pks), strict=True))
+        results.update(zip(run_pks, pool.map(one, run_pks), strict=True))
+    return results
 
 
 def _claim_within_limit(run: ScheduleRun, worker: str, request: RunRequest):
@@ -167,19 +176,33 @@ def _claim_within_limit(run: ScheduleRun, worker: str, request: RunRequest):
 
 def submit(run: ScheduleRun, request: RunRequest, worker: str) -> str:
     """Send the background run and store what came back; return what happened."""
-    mine = ScheduleRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker=worker)
     trace = FiringTrace(request, trace_id=trace_id_for(run.pk))
-    now = run.request_sent_at  # stored by the claim, with the session id and deadline
     with LeaseKeeper(run.pk, worker):
-        with trace.span("submit", input=request.payload, path=request.endpoint) as span:
-            result = remote_runs.submit(
-                request, time.monotonic() + request.timeout_s, option("SUBMIT_TIMEOUT_S")
-            )
-            span.attributes["http.status_code"] = result.status_code
-            span.finish(
-                output={"run_id": result.run_id} if result.run_id else None,
-                error=result.unknown or (result.outcome.error if result.outcome else ""),
-            )
+        result = send_submit(request, trace)
+    return store_submit(run, request, worker, result, trace)
+
+
+def send_submit(request: RunRequest, trace: FiringTrace) -> remote_runs.Submitted:
+    """The submit itself: an HTTP request, no database."""
+    with trace.span("submit", input=request.payload, path=request.endpoint) as span:
+        result = remote_runs.submit(
+            request, time.monotonic() + request.timeout_s, option("SUBMIT_TIMEOUT_S")
+        )
+        span.attributes["http.status_code"] = result.status_code
+        span.finish(
+            output={"run_id": result.run_id} if result.run_id else None,
+            error=result.unknown or (result.outcome.error if result.outcome else ""),
+        )
+    return result
+
+
+def store_submit(
+    run: ScheduleRun, request: RunRequest, worker: str, result, trace: FiringTrace
+) -> str:
+    """Store what a submit learned: the run id (the followers take it from here), a
+    definite outcome, "busy" (queued again) or "answer lost" (looked up by session)."""
+    mine = ScheduleRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker=worker)
+    now = run.request_sent_at  # stored by the claim, with the session id and deadline
     if result.busy_for_s is not None:
         return _requeue_busy(run, mine, result.busy_for_s)
     if result.outcome is not None:
@@ -326,8 +349,9 @@ class LeaseKeeper:
     database, an unexpected exception) is retried on the next beat rather than ending
     the renewals: only "the run is no longer mine" stops them."""
 
-    def __init__(self, run_pk: int, worker: str):
-        self.run_pk, self.worker = run_pk, worker
+    def __init__(self, run_pk: int | list[int], worker: str):
+        self.run_pks = run_pk if isinstance(run_pk, list) else [run_pk]
+        self.run_pk, self.worker = self.run_pks[0], worker
         self.lease_s = option("LEASE_S")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew, name=f"lease-{run_pk}", daemon=True)
@@ -345,7 +369,7 @@ class LeaseKeeper:
             while not self._stop.wait(self.lease_s / 3):
                 try:
                     renewed = ScheduleRun.objects.filter(
-                        pk=self.run_pk, status=RunStatus.RUNNING, worker=self.worker
+                        pk__in=self.run_pks, status=RunStatus.RUNNING, worker=self.worker
                     ).update(lease_expires_at=db_now() + timedelta(seconds=self.lease_s))
                 except Exception as exc:  # noqa: BLE001 - keep renewing; see docstring
                     log.warning(

@@ -218,3 +218,31 @@ def test_outcome_writes_wait_out_a_database_blip_but_not_a_refused_value():
     assert until_it_lands(flaky, "test") == "landed" and len(calls) == 3
     with pytest.raises(DataError):
         until_it_lands(lambda: (_ for _ in ()).throw(DataError("bad value")), "test")
+
+
+def test_a_batch_of_runs_is_claimed_sent_and_stored_together(agentos_target, agentos):
+    from scheduler_admin.engine.execution import execute_runs
+
+    Target.objects.filter(pk=agentos_target.pk).update(max_in_flight=3)
+    runs = [queued_run(agentos_target) for _ in range(4)]
+    done_already = runs[0]
+    cancel_run(done_already)
+    results = execute_runs([r.pk for r in runs])
+    assert results[done_already.pk] == "duplicate"
+    assert [results[r.pk] for r in runs[1:]] == ["submitted"] * 3
+    again = execute_runs([r.pk for r in runs[1:]])  # a second delivery does nothing
+    assert set(again.values()) == {"duplicate"}
+    for run in runs[1:]:
+        assert follow_until_done(run.pk) == RunStatus.SUCCESS
+        assert submits(agentos, run) == 1
+
+
+def test_a_batch_beyond_the_targets_room_leaves_the_rest_waiting(agentos_target, agentos):
+    from scheduler_admin.engine.execution import execute_runs
+
+    Target.objects.filter(pk=agentos_target.pk).update(max_in_flight=1)
+    first, second = queued_run(agentos_target), queued_run(agentos_target)
+    results = execute_runs([first.pk, second.pk])
+    assert sorted(results.values()) == ["held", "submitted"]
+    waiting = ScheduleRun.objects.get(status=RunStatus.QUEUED)
+    assert waiting.dispatched_at is None and submits(agentos, waiting) == 0
