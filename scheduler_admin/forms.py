@@ -29,6 +29,8 @@ class ScheduleForm(forms.ModelForm):
             "timezone": forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}),
         }
         labels = {
+            "pause_timeout_s": "Pause timeout (s)",
+            "pause_timeout_action": "When a pause times out",
             "cron_expr": "Cron expression",
             "timeout_s": "Timeout (s)",
             "retry_delay_s": "Retry delay (s)",
@@ -40,7 +42,7 @@ class ScheduleForm(forms.ModelForm):
             self.initial["payload"] = json.dumps(self.instance.payload or {}, indent=2)
         # The ranges and their messages are the model's (validators.InRange): drop the
         # form fields' own bounds so one rule speaks, in one voice.
-        for name in (*NUMERIC_FIELDS, "pause_after_failures"):
+        for name in (*NUMERIC_FIELDS, "pause_after_failures", "pause_timeout_s"):
             field = self.fields[name]
             field.validators = []
             field.min_value = field.max_value = None

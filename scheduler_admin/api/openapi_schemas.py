@@ -7,6 +7,7 @@ from scheduler_admin.models import (
     CatchUpPolicy,
     HttpMethod,
     OverlapPolicy,
+    PauseTimeoutAction,
     RunStage,
     RunStatus,
     Trigger,
@@ -118,6 +119,8 @@ def _schedule_fields(target_names: list[str] | None) -> dict:
         "catch_up_policy": {"type": "string", "enum": CatchUpPolicy.values},
         "retry_backoff": _range("retry_backoff"),
         "pause_after_failures": _range("pause_after_failures", nullable=True),
+        "pause_timeout_seconds": _range("pause_timeout_s", nullable=True),
+        "pause_timeout_action": {"type": "string", "enum": PauseTimeoutAction.values},
     }
 
 

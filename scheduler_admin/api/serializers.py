@@ -17,7 +17,11 @@ from scheduler_admin.models import Schedule, ScheduleRun, Trace
 _COMPONENT = re.compile(r"^/(agents|teams|workflows)/([^/]+)/runs/?$")
 
 # API name -> model name, where they differ.
-TO_MODEL = {"timeout_seconds": "timeout_s", "retry_delay_seconds": "retry_delay_s"}
+TO_MODEL = {
+    "timeout_seconds": "timeout_s",
+    "retry_delay_seconds": "retry_delay_s",
+    "pause_timeout_seconds": "pause_timeout_s",
+}
 TO_API = {model: api for api, model in TO_MODEL.items()}
 
 _STR, _INT, _NUMBER, _BOOL, _ANY = "string", "integer", "number", "boolean", "any"
@@ -40,11 +44,18 @@ SCHEDULE_FIELDS = {
     "catch_up_policy": (_STR, False),
     "retry_backoff": (_NUMBER, False),
     "pause_after_failures": (_INT, True),
+    "pause_timeout_seconds": (_INT, True),
+    "pause_timeout_action": (_STR, False),
 }
 
 
 # What null stands for where it is allowed (AgentOS sends null for "none").
-_NULL_MEANS = {"description": "", "payload": {}, "pause_after_failures": None}
+_NULL_MEANS = {
+    "description": "",
+    "payload": {},
+    "pause_after_failures": None,
+    "pause_timeout_seconds": None,
+}
 
 
 def epoch(value: datetime | None) -> int | None:
@@ -148,6 +159,8 @@ def to_agentos_schedule(schedule: Schedule) -> dict:
         "catch_up_policy": schedule.catch_up_policy,
         "retry_backoff": schedule.retry_backoff,
         "pause_after_failures": schedule.pause_after_failures,
+        "pause_timeout_seconds": schedule.pause_timeout_s,
+        "pause_timeout_action": schedule.pause_timeout_action,
         "paused_reason": schedule.paused_reason or None,
         "code_managed": schedule.code_managed,
         "consecutive_failures": schedule.consecutive_failures,
