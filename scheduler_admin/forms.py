@@ -7,7 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from scheduler_admin.engine import operations
-from scheduler_admin.models import Schedule, Target
+from scheduler_admin.models import PauseTimeoutAction, Schedule, Target
 from scheduler_admin.validators import canonical_timezone, parse_payload
 
 NUMERIC_FIELDS = ("timeout_s", "max_retries", "retry_delay_s", "retry_backoff")
@@ -48,6 +48,8 @@ class ScheduleForm(forms.ModelForm):
             field.min_value = field.max_value = None
             field.widget.attrs.pop("min", None)
             field.widget.attrs.pop("max", None)
+        # Old clients (and tests) post forms without it: the model's default applies.
+        self.fields["pause_timeout_action"].required = False
         # The built-in target is the default and always offered (recreated if deleted).
         local = Target.objects.local()
         self.fields["target"].queryset = Target.objects.order_by("name")
@@ -57,6 +59,9 @@ class ScheduleForm(forms.ModelForm):
 
     def clean_payload(self) -> dict:
         return parse_payload(self.cleaned_data.get("payload", ""))
+
+    def clean_pause_timeout_action(self) -> str:
+        return self.cleaned_data.get("pause_timeout_action") or PauseTimeoutAction.REJECT
 
     def clean_timezone(self) -> str:
         # People type "europe/berlin"; the zone database spells it Europe/Berlin.

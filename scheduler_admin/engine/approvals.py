@@ -241,7 +241,9 @@ def resume(run: ScheduleRun, follower: str) -> str:
 def _steps(requirements) -> list:
     items = requirements if isinstance(requirements, list) else []
     return sorted(
-        str(item.get("step_id") or item.get("step_name")) for item in items if isinstance(item, dict)
+        str(item.get("step_id") or item.get("step_name"))
+        for item in items
+        if isinstance(item, dict)
     )
 
 
