@@ -7,58 +7,18 @@ from django.urls import reverse
 
 from scheduler_admin.engine import approvals
 from scheduler_admin.models import AuditEntry, RunStage, RunStatus
-from tests.factories import make_run, make_schedule, make_user
+from tests.factories import CONFIRM_STEP, INPUT_STEP, make_paused_run, make_user
 
-CONFIRM = [
-    {
-        "step_id": "s1",
-        "step_name": "publish",
-        "requires_confirmation": True,
-        "confirmation_message": "Publish the digest?",
-    }
-]
-INPUT = [
-    {
-        "step_id": "s2",
-        "step_name": "charge",
-        "requires_user_input": True,
-        "user_input_message": "Which account?",
-        "user_input_schema": [
-            {"name": "account", "field_type": "str", "required": True},
-            {"name": "amount", "field_type": "int", "required": True},
-        ],
-    }
-]
+CONFIRM, INPUT = CONFIRM_STEP, INPUT_STEP
 
 
 def paused(requirements=CONFIRM, **fields):
-    schedule = make_schedule(endpoint="/workflows/publish/runs")
-    from scheduler_admin.engine.clock import db_now
-
-    return make_run(
-        schedule,
-        status=RunStatus.PAUSED,
-        run_id="agno-1",
-        session_id="sess-1",
-        requirements=requirements,
-        paused_at=db_now(),
-        **fields,
-    )
+    return make_paused_run(requirements, **fields)
 
 
 @pytest.fixture
-def sent(monkeypatch):
-    """An agent server that takes every continue; records what it was sent."""
-    calls = []
-
-    def continue_run(request, run_id, session_id, step_requirements):
-        from agentos_bridge.remote_runs import Continued
-
-        calls.append((run_id, step_requirements))
-        return Continued("sent")
-
-    monkeypatch.setattr("agentos_bridge.remote_runs.continue_run", continue_run)
-    return calls
+def sent(continues_sent):
+    return continues_sent
 
 
 def test_the_inbox_shows_what_each_paused_run_asks_oldest_first(client, db):
