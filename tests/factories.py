@@ -60,10 +60,16 @@ INPUT_STEP = [
 
 
 def make_paused_run(requirements=None, schedule: Schedule | None = None, **overrides):
-    """A workflow run paused for a person (what a follower stores for PAUSED)."""
+    """A workflow run on an AgentOS, paused for a person (what a follower stores)."""
     from django.utils import timezone
 
-    schedule = schedule or make_schedule(endpoint="/workflows/publish/runs")
+    if schedule is None:
+        from scheduler_admin.models import Target
+
+        server, _ = Target.objects.get_or_create(
+            name="agent-server", defaults={"base_url": "http://127.0.0.1:9"}
+        )
+        schedule = make_schedule(endpoint="/workflows/publish/runs", target=server)
     fields = {
         "status": RunStatus.PAUSED,
         "run_id": f"agno-{next(_seq)}",

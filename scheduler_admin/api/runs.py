@@ -112,7 +112,7 @@ def approval_list(request: HttpRequest, user) -> JsonResponse:
     runs = (
         ScheduleRun.objects.awaiting_answer()
         .select_related("schedule")
-        .defer("output", "input", "reattachments")[:limit]
+        .defer("output", "reattachments")[:limit]
     )
     return json_response({"data": [to_approval(run) for run in runs], "meta": {"limit": limit}})
 

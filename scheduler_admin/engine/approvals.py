@@ -84,11 +84,18 @@ def questions(run: ScheduleRun) -> list[dict]:
 
 
 def can_answer_here(run: ScheduleRun) -> bool:
-    """Workflow step requirements are answered from the console. (An agent's or
-    team's tool approvals would go back as ``tools``; not wired yet.)"""
-    endpoint = (run.request or {}).get("endpoint") or run.schedule.endpoint
-    kind = remote_runs.component(endpoint)
-    return bool(kind and kind[0] == "workflows" and run.run_id and questions(run))
+    """Workflow step requirements on an AgentOS are answered from the console. Not
+    (yet): an agent's or team's tool approvals (they would go back as ``tools``), and
+    runs of the built-in local runtime (its paused run is not kept past the worker)."""
+    request = build_request(run)
+    kind = remote_runs.component(request.endpoint)
+    return bool(
+        kind
+        and kind[0] == "workflows"
+        and not request.target.is_local
+        and run.run_id
+        and questions(run)
+    )
 
 
 def build_answer(run: ScheduleRun, decision: str, note: str = "", values: dict | None = None):

@@ -18,7 +18,7 @@ def approval_list(request):
     runs = list(
         ScheduleRun.objects.awaiting_answer()
         .select_related("schedule__target")
-        .defer("output", "input", "reattachments")[:INBOX_LIMIT]
+        .defer("output", "reattachments")[:INBOX_LIMIT]
     )
     return render(request, "approvals/list.html", {"runs": runs, "limit": INBOX_LIMIT})
 

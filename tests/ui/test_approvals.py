@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from scheduler_admin.engine import approvals
 from scheduler_admin.models import AuditEntry, RunStage, RunStatus
-from tests.factories import CONFIRM_STEP, INPUT_STEP, make_paused_run, make_user
+from tests.factories import CONFIRM_STEP, INPUT_STEP, make_paused_run, make_schedule, make_user
 
 CONFIRM, INPUT = CONFIRM_STEP, INPUT_STEP
 
@@ -127,3 +127,19 @@ def test_the_schedule_form_offers_the_pause_timeout(client, db):
     client.force_login(make_user("admin"))
     page = client.get(reverse("schedule_create")).content.decode()
     assert 'name="pause_timeout_s"' in page and 'name="pause_timeout_action"' in page
+
+
+def test_a_paused_run_of_the_local_runtime_is_shown_but_not_answerable(client, db, sent):
+    from scheduler_admin.models import Target
+
+    local = make_schedule(endpoint="/workflows/publish/runs", target=Target.objects.local())
+    run = paused(schedule=local)
+    client.force_login(make_user("operator"))
+    page = client.get(reverse("approval_list")).content.decode()
+    assert "Publish the digest?" in page and f'action="/approvals/{run.pk}/answer/"' not in page
+    assert "only workflow steps on an AgentOS" in page
+    response = client.post(
+        reverse("approval_answer", args=[run.pk]), {"decision": "approve"}, follow=True
+    )
+    assert "cannot be answered from the console" in response.content.decode()
+    assert sent == []
