@@ -394,7 +394,7 @@ class SchedulerTools(Toolkit):
             limit = _bounded_int(limit, "limit", 1, 100)
         except ValueError as exc:
             return _error(str(exc), {"limit": [str(exc)]})
-        runs = ScheduleRun.objects.awaiting_answer().select_related("schedule")[:limit]
+        runs = ScheduleRun.objects.awaiting_answer().select_related("schedule__target")[:limit]
         rows = [to_approval(run) for run in runs]
         return _json({"data": rows, "count": len(rows)})
 

@@ -111,7 +111,7 @@ def approval_list(request: HttpRequest, user) -> JsonResponse:
     limit = 200
     runs = (
         ScheduleRun.objects.awaiting_answer()
-        .select_related("schedule")
+        .select_related("schedule__target")
         .defer("output", "reattachments")[:limit]
     )
     return json_response({"data": [to_approval(run) for run in runs], "meta": {"limit": limit}})
