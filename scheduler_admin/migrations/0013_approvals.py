@@ -6,76 +6,155 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
+OLD_KINDS = {"failing", "paused", "target_down", "late", "scheduler_silent"}
 
+
+def channels_hear_approvals(apps, schema_editor):
+    """Channels that received every kind keep doing so: add the new one."""
+    AlertChannel = apps.get_model("scheduler_admin", "AlertChannel")
+    for channel in AlertChannel.objects.all():
+        kinds = list(channel.kinds or [])
+        if OLD_KINDS <= set(kinds) and "approval_needed" not in kinds:
+            channel.kinds = [*kinds, "approval_needed"]
+            channel.save(update_fields=["kinds"])
+
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('scheduler_admin', '0012_run_indexes_prune_log'),
+        ("scheduler_admin", "0012_run_indexes_prune_log"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='schedule',
-            name='pause_timeout_action',
-            field=models.CharField(choices=[('reject', 'Reject (answer no; the agent server decides what follows)'), ('cancel', 'Cancel the run on the agent server')], default='reject', max_length=8),
+            model_name="schedule",
+            name="pause_timeout_action",
+            field=models.CharField(
+                choices=[
+                    ("reject", "Reject (answer no; the agent server decides what follows)"),
+                    ("cancel", "Cancel the run on the agent server"),
+                ],
+                default="reject",
+                max_length=8,
+            ),
         ),
         migrations.AddField(
-            model_name='schedule',
-            name='pause_timeout_s',
-            field=models.PositiveIntegerField(blank=True, help_text='How long a run paused for a person may wait for an answer (empty: forever).', null=True, validators=[scheduler_admin.validators.InRange('pause_timeout_s')]),
+            model_name="schedule",
+            name="pause_timeout_s",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="How long a run paused for a person may wait for an answer (empty: forever).",
+                null=True,
+                validators=[scheduler_admin.validators.InRange("pause_timeout_s")],
+            ),
         ),
         migrations.AddField(
-            model_name='schedulerun',
-            name='answer',
+            model_name="schedulerun",
+            name="answer",
             field=models.JSONField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='schedulerun',
-            name='answered_at',
+            model_name="schedulerun",
+            name="answered_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='schedulerun',
-            name='answered_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="schedulerun",
+            name="answered_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='schedulerun',
-            name='answered_by_name',
+            model_name="schedulerun",
+            name="answered_by_name",
             field=models.CharField(blank=True, max_length=150),
         ),
         migrations.AddField(
-            model_name='schedulerun',
-            name='pause_expires_at',
+            model_name="schedulerun",
+            name="pause_expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='schedulerun',
-            name='paused_at',
+            model_name="schedulerun",
+            name="paused_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='alertevent',
-            name='kind',
-            field=models.CharField(choices=[('run_closed', 'Run Closed'), ('schedule_paused', 'Schedule Paused'), ('approval_needed', 'Approval Needed')], max_length=32),
+            model_name="alertevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("run_closed", "Run Closed"),
+                    ("schedule_paused", "Schedule Paused"),
+                    ("approval_needed", "Approval Needed"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('created', 'Created'), ('updated', 'Updated'), ('deleted', 'Deleted'), ('enabled', 'Enabled'), ('disabled', 'Disabled'), ('paused', 'Paused'), ('triggered', 'Triggered'), ('retried', 'Retried'), ('cancelled', 'Cancelled'), ('answered', 'Answered')], max_length=16),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("created", "Created"),
+                    ("updated", "Updated"),
+                    ("deleted", "Deleted"),
+                    ("enabled", "Enabled"),
+                    ("disabled", "Disabled"),
+                    ("paused", "Paused"),
+                    ("triggered", "Triggered"),
+                    ("retried", "Retried"),
+                    ("cancelled", "Cancelled"),
+                    ("answered", "Answered"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='incident',
-            name='kind',
-            field=models.CharField(choices=[('failing', 'Schedule failing'), ('paused', 'Schedule paused'), ('target_down', 'Agent server unreachable'), ('late', 'Runs late'), ('scheduler_silent', 'Scheduler silent'), ('approval_needed', 'Approval needed')], max_length=32),
+            model_name="incident",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("failing", "Schedule failing"),
+                    ("paused", "Schedule paused"),
+                    ("target_down", "Agent server unreachable"),
+                    ("late", "Runs late"),
+                    ("scheduler_silent", "Scheduler silent"),
+                    ("approval_needed", "Approval needed"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='schedulerun',
-            name='stage',
-            field=models.CharField(blank=True, choices=[('', '—'), ('executing', 'Executing'), ('submitting', 'Submitting'), ('following', 'Following'), ('reattaching', 'Reattaching'), ('cancelling', 'Cancelling'), ('answering', 'Answering')], default='', max_length=16),
+            model_name="schedulerun",
+            name="stage",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "—"),
+                    ("executing", "Executing"),
+                    ("submitting", "Submitting"),
+                    ("following", "Following"),
+                    ("reattaching", "Reattaching"),
+                    ("cancelling", "Cancelling"),
+                    ("answering", "Answering"),
+                ],
+                default="",
+                max_length=16,
+            ),
         ),
         migrations.AddIndex(
-            model_name='schedulerun',
-            index=models.Index(condition=models.Q(('status', 'paused')), fields=['paused_at'], name='run_paused_idx'),
+            model_name="schedulerun",
+            index=models.Index(
+                condition=models.Q(("status", "paused")),
+                fields=["paused_at"],
+                name="run_paused_idx",
+            ),
         ),
+        migrations.RunPython(channels_hear_approvals, migrations.RunPython.noop),
     ]
