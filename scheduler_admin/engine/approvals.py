@@ -142,9 +142,9 @@ def answer(
     """Answer a paused run for ``user`` (None: the system). Exactly one answer wins;
     the others get AlreadyAnswered. With ``send_now`` the answer goes to the agent
     server in this call (bounded); otherwise a follower sends it."""
+    if run.status != RunStatus.PAUSED:
+        raise AlreadyAnswered(f"This run is {run.status}: it no longer waits for an answer.")
     if not can_answer_here(run):
-        if run.status != RunStatus.PAUSED:
-            raise AlreadyAnswered(f"This run is {run.status}: it no longer waits for an answer.")
         raise AnswerError("This run's questions cannot be answered from the console.")
     requirements, summary = build_answer(run, decision, note, values)
     who = user if getattr(user, "is_authenticated", False) else None
