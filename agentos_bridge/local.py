@@ -124,7 +124,8 @@ def finished(body: dict, kind: str, error: str = "") -> Outcome:
     """The outcome of a run that ended, from its AgentOS run body."""
     status = str(body.get("status") or "ERROR").upper()
     if status == "PAUSED":
-        return Outcome(status="paused", requirements=body.get("requirements"))
+        requirements = body.get("requirements") or body.get("step_requirements")
+        return Outcome(status="paused", requirements=requirements)
     if status == "CANCELLED":
         return Outcome(status="cancelled", error=error or "The run was cancelled")
     if status != "COMPLETED":

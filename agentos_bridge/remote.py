@@ -197,7 +197,9 @@ def _finished(body: dict, kind: str, ids: dict, target: TargetInfo) -> Outcome:
     status = str(body.get("status", "")).upper()
     error = _error_text(body, target)
     if status == "PAUSED":
-        requirements = client.redact(body.get("requirements"), target)
+        # Agents and teams name them "requirements", workflows "step_requirements".
+        requirements = body.get("requirements") or body.get("step_requirements")
+        requirements = client.redact(requirements, target)
         return Outcome(status="paused", requirements=requirements, **ids)
     if status == "CANCELLED":
         return Outcome(status="cancelled", error=error or "The run was cancelled", **ids)

@@ -13,6 +13,7 @@ an agent works, and a step interrupted by a crash is simply taken again:
 - ``cancel`` asks the server to stop it.
 """
 
+import json
 import logging
 import re
 import time
@@ -215,3 +216,61 @@ def cancel(request: RunRequest, run_id: str, session_id: str) -> tuple[bool, str
     if response.status_code < 300 or response.status_code == 404:
         return True, ""
     return False, f"HTTP {response.status_code} from POST {path}"
+
+
+@dataclass
+class Continued:
+    """What a continue call came to: "sent" (the server took the answer), "not paused"
+    (409: the run had moved on, someone's answer is already in), "unknown" (sent, answer
+    lost: ask the server before sending again), "refused" (a definite error)."""
+
+    state: str
+    detail: str = ""
+
+
+CONTINUE_TIMEOUT_S = 10.0
+
+
+def continue_run(
+    request: RunRequest, run_id: str, session_id: str, step_requirements: list
+) -> Continued:
+    """Send a person's answer to a paused workflow run. Tries a durable background
+    continue first; a stock AgentOS without a durable queue refuses it (409), and then
+    the answer is sent inline, bounded by CONTINUE_TIMEOUT_S: a continuation that
+    takes longer goes on on the server and the follower reads its end. Never raises."""
+    kind, component_id = component(request.endpoint)
+    path = f"/{kind}/{component_id}/runs/{quote(run_id, safe='')}/continue"
+    form = {
+        "session_id": session_id,
+        "stream": "false",
+        "step_requirements": json.dumps(step_requirements),
+    }
+    result = _send_continue(request, path, {**form, "background": "true"})
+    if result.state == "not paused" and "background=true continuation" in result.detail:
+        result = _send_continue(request, path, form)
+    return result
+
+
+def _send_continue(request: RunRequest, path: str, form: dict) -> Continued:
+    try:
+        response = client.send_by(
+            time.monotonic() + CONTINUE_TIMEOUT_S,
+            request.target,
+            "POST",
+            path,
+            idempotency_key=f"{request.idempotency_key}-continue",
+            max_bytes=client.MAX_RUN_BODY_BYTES,
+            data=form,
+        )
+    except CallError as exc:
+        # Not sent, or sent with the answer lost: either way the follower asks the
+        # server whether the run is still paused before sending the answer again.
+        return Continued("unknown", str(exc))
+    if response.status_code < 300:
+        return Continued("sent")
+    detail = client.clip(response.text, 500, request.target)
+    if response.status_code == 409:
+        return Continued("not paused", detail)
+    if response.status_code >= 500 or response.status_code == 429:
+        return Continued("unknown", f"HTTP {response.status_code}: {detail}")
+    return Continued("refused", f"HTTP {response.status_code} from POST {path}: {detail}")

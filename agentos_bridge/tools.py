@@ -27,6 +27,8 @@ TOOL_NAMES = (
     "trigger_schedule",
     "get_schedule_runs",
     "cancel_run",
+    "list_pending_approvals",
+    "answer_approval",
 )
 
 
@@ -69,6 +71,7 @@ def run_dict(run: ScheduleRun) -> dict[str, Any]:
         "session_id": run.session_id,
         "error": run.error,
         "stage": run.stage,
+        "answered_by": run.answered_by_name or None,
     }
 
 
@@ -101,7 +104,8 @@ def _validation_error(exc: ValidationError) -> str:
 
 
 class SchedulerTools(Toolkit):
-    """Create, inspect, enable, disable, trigger and delete schedules."""
+    """Create, inspect, enable, disable, trigger and delete schedules; list and answer
+    runs paused for a person."""
 
     def __init__(
         self,
@@ -371,3 +375,58 @@ class SchedulerTools(Toolkit):
         runs = found.runs.order_by("-pk")[:limit]
         rows = [run_dict(r) for r in runs]
         return _json({"data": rows, "count": len(rows)})
+
+    def list_pending_approvals(self, limit: int = 20) -> str:
+        """Runs paused for a person's answer, oldest first, with what each asks.
+
+        Args:
+            limit: At most this many (1..100).
+
+        Returns:
+            {"data": [{"run_id", "schedule_name", "paused_at", "questions": [...]}, ...],
+            "count": n} as JSON, or {"error": ...}.
+        """
+        from scheduler_admin.api.serializers import to_approval
+
+        if denied := self._denied("view"):
+            return denied
+        try:
+            limit = _bounded_int(limit, "limit", 1, 100)
+        except ValueError as exc:
+            return _error(str(exc), {"limit": [str(exc)]})
+        runs = ScheduleRun.objects.awaiting_answer().select_related("schedule__target")[:limit]
+        rows = [to_approval(run) for run in runs]
+        return _json({"data": rows, "count": len(rows)})
+
+    def answer_approval(
+        self, run: str, decision: str, note: str = "", values: dict | None = None
+    ) -> str:
+        """Answer a run paused for a person: approve or reject, with the input it asks
+        for. The agent server continues the run; one answer wins.
+
+        Args:
+            run: The run's numeric id (list_pending_approvals shows them).
+            decision: "approve" or "reject".
+            note: Optional note (sent with a rejection).
+            values: The requested input by field name, when the run asks for input.
+
+        Returns:
+            The run as JSON, or {"error": ..., "fields": {...}}.
+        """
+        from scheduler_admin.engine import approvals
+
+        if denied := self._denied("answer"):
+            return denied
+        pk = str(run).strip()
+        found = ScheduleRun.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+        if found is None or len(pk) > 18:
+            return _error(f"No run with id {str(run)[:40]!r}.")
+        if values is not None and not isinstance(values, dict):
+            return _error("values must be an object", {"values": ["An object by field name."]})
+        try:
+            answered = approvals.answer(
+                found, user=self.user, decision=str(decision), note=str(note), values=values
+            )
+        except approvals.AnswerError as exc:
+            return _error(str(exc), {k: [v] for k, v in exc.errors.items()} or None)
+        return _json(run_dict(answered))

@@ -7,7 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from scheduler_admin.engine import operations
-from scheduler_admin.models import Schedule, Target
+from scheduler_admin.models import PauseTimeoutAction, Schedule, Target
 from scheduler_admin.validators import canonical_timezone, parse_payload
 
 NUMERIC_FIELDS = ("timeout_s", "max_retries", "retry_delay_s", "retry_backoff")
@@ -29,6 +29,8 @@ class ScheduleForm(forms.ModelForm):
             "timezone": forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}),
         }
         labels = {
+            "pause_timeout_s": "Pause timeout (s)",
+            "pause_timeout_action": "When a pause times out",
             "cron_expr": "Cron expression",
             "timeout_s": "Timeout (s)",
             "retry_delay_s": "Retry delay (s)",
@@ -40,12 +42,14 @@ class ScheduleForm(forms.ModelForm):
             self.initial["payload"] = json.dumps(self.instance.payload or {}, indent=2)
         # The ranges and their messages are the model's (validators.InRange): drop the
         # form fields' own bounds so one rule speaks, in one voice.
-        for name in (*NUMERIC_FIELDS, "pause_after_failures"):
+        for name in (*NUMERIC_FIELDS, "pause_after_failures", "pause_timeout_s"):
             field = self.fields[name]
             field.validators = []
             field.min_value = field.max_value = None
             field.widget.attrs.pop("min", None)
             field.widget.attrs.pop("max", None)
+        # Old clients (and tests) post forms without it: the model's default applies.
+        self.fields["pause_timeout_action"].required = False
         # The built-in target is the default and always offered (recreated if deleted).
         local = Target.objects.local()
         self.fields["target"].queryset = Target.objects.order_by("name")
@@ -55,6 +59,9 @@ class ScheduleForm(forms.ModelForm):
 
     def clean_payload(self) -> dict:
         return parse_payload(self.cleaned_data.get("payload", ""))
+
+    def clean_pause_timeout_action(self) -> str:
+        return self.cleaned_data.get("pause_timeout_action") or PauseTimeoutAction.REJECT
 
     def clean_timezone(self) -> str:
         # People type "europe/berlin"; the zone database spells it Europe/Berlin.

@@ -18,6 +18,7 @@ ACTIONS = {
     "trigger": Role.OPERATOR,
     "retry": Role.OPERATOR,
     "cancel": Role.OPERATOR,
+    "answer": Role.OPERATOR,
     "enable": Role.OPERATOR,
     "disable": Role.OPERATOR,
     "create": Role.ADMIN,

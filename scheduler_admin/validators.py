@@ -26,6 +26,7 @@ LIMITS = {
     "retry_delay_s": (1, 3600),
     "retry_backoff": (1, 10),
     "pause_after_failures": (1, 1000),
+    "pause_timeout_s": (1, 30 * 86400),
     "connect_timeout_s": (0.1, 60),
     "max_in_flight": (1, 100000),
 }
@@ -322,3 +323,77 @@ def validate_target_token_env(token_env: str, base_url: str) -> None:
             "server: use a variable of the agent server's own, such as AGENTOS_PROD_TOKEN.",
             code="local_token_for_remote",
         )
+
+
+# What a user-input field of a paused agno step may be, and how a form's text becomes it.
+_INPUT_TYPES = {"str", "int", "float", "bool", "list", "dict"}
+
+
+def clean_user_input(schema: list, values: dict) -> tuple[dict, dict]:
+    """Check a person's answer against the ``user_input_schema`` an agent server sent:
+    (the typed values, {field: what would be valid}). Form text is converted to the
+    field's type; "list" and "dict" take JSON; ``allowed_values`` is enforced."""
+    clean, errors = {}, {}
+    for field in schema or []:
+        if not isinstance(field, dict) or not field.get("name"):
+            continue
+        name = str(field["name"])
+        kind = str(field.get("field_type") or "str")
+        kind = kind if kind in _INPUT_TYPES else "str"
+        raw = values.get(name)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if kind == "bool":
+                clean[name] = False
+            elif field.get("required", True):
+                errors[name] = "This field is required."
+            continue
+        try:
+            value = _typed(raw, kind)
+        except (TypeError, ValueError):
+            errors[name] = f"Enter a valid {_TYPE_WORDS[kind]}."
+            continue
+        allowed = field.get("allowed_values")
+        if allowed and value not in allowed:
+            errors[name] = "Choose one of: " + ", ".join(str(a) for a in allowed) + "."
+            continue
+        clean[name] = value
+    return clean, errors
+
+
+_TYPE_WORDS = {
+    "str": "text",
+    "int": "whole number",
+    "float": "number",
+    "bool": "yes or no",
+    "list": "JSON list",
+    "dict": "JSON object",
+}
+
+
+def _typed(raw, kind: str):
+    if kind == "str":
+        return str(raw)
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("true", "on", "yes", "1"):
+            return True
+        if text in ("false", "off", "no", "0"):
+            return False
+        raise ValueError(raw)
+    if kind == "int":
+        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+            raise ValueError(raw)
+        return int(str(raw).strip()) if isinstance(raw, str) else int(raw)
+    if kind == "float":
+        if isinstance(raw, bool):
+            raise ValueError(raw)
+        value = float(raw)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(raw)
+        return value
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(value, list if kind == "list" else dict):
+        raise ValueError(raw)
+    return value

@@ -16,3 +16,18 @@ def operator(db):
 @pytest.fixture
 def admin_user(db):
     return make_user("admin")
+
+
+@pytest.fixture
+def continues_sent(monkeypatch):
+    """An agent server that takes every continue: records (run_id, step_requirements)."""
+    from agentos_bridge.remote_runs import Continued
+
+    calls = []
+
+    def continue_run(request, run_id, session_id, step_requirements):
+        calls.append((run_id, step_requirements))
+        return Continued("sent")
+
+    monkeypatch.setattr("agentos_bridge.remote_runs.continue_run", continue_run)
+    return calls

@@ -36,6 +36,50 @@ def make_run(schedule: Schedule, **overrides) -> ScheduleRun:
     return ScheduleRun.objects.create(**fields)
 
 
+# What a paused agno workflow run asks, as AgentOS sends it (step_requirements).
+CONFIRM_STEP = [
+    {
+        "step_id": "s1",
+        "step_name": "publish",
+        "requires_confirmation": True,
+        "confirmation_message": "Publish the digest?",
+    }
+]
+INPUT_STEP = [
+    {
+        "step_id": "s2",
+        "step_name": "charge",
+        "requires_user_input": True,
+        "user_input_message": "Which account?",
+        "user_input_schema": [
+            {"name": "account", "field_type": "str", "required": True},
+            {"name": "amount", "field_type": "int", "required": True},
+        ],
+    }
+]
+
+
+def make_paused_run(requirements=None, schedule: Schedule | None = None, **overrides):
+    """A workflow run on an AgentOS, paused for a person (what a follower stores)."""
+    from django.utils import timezone
+
+    if schedule is None:
+        from scheduler_admin.models import Target
+
+        server, _ = Target.objects.get_or_create(
+            name="agent-server", defaults={"base_url": "http://127.0.0.1:9"}
+        )
+        schedule = make_schedule(endpoint="/workflows/publish/runs", target=server)
+    fields = {
+        "status": RunStatus.PAUSED,
+        "run_id": f"agno-{next(_seq)}",
+        "session_id": "sess-1",
+        "requirements": requirements or CONFIRM_STEP,
+        "paused_at": timezone.now(),
+    }
+    return make_run(schedule, **{**fields, **overrides})
+
+
 def make_user(role: str | None = "viewer", username: str | None = None, password: str = "pw"):
     user = get_user_model().objects.create_user(
         username=username or f"{role or 'nobody'}-{next(_seq)}", password=password

@@ -1,4 +1,4 @@
-"""The engine's only way into alerting: two calls, each writing one row.
+"""The engine's only way into alerting: three calls, each writing one row.
 
 Called inside the engine's transaction, they record an AlertEvent there (so the event
 commits with the run it describes, or not at all) and, once that transaction has
@@ -38,6 +38,14 @@ def schedule_paused(schedule: Schedule, reason: str) -> None:
         schedule=schedule,
         consecutive_failures=schedule.consecutive_failures,
         note=reason[:500],
+    )
+    transaction.on_commit(_process_soon, robust=True)
+
+
+def approval_needed(run: ScheduleRun) -> None:
+    """``run`` paused and waits for a person (the approvals inbox)."""
+    AlertEvent.objects.create(
+        kind=AlertEventKind.APPROVAL_NEEDED, schedule_id=run.schedule_id, run=run
     )
     transaction.on_commit(_process_soon, robust=True)
 

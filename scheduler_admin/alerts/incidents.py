@@ -56,6 +56,8 @@ def process_event(pk: int) -> bool:
             ).get(pk=pk)
             if event.kind == AlertEventKind.RUN_CLOSED:
                 notifications = _on_run_closed(event, now)
+            elif event.kind == AlertEventKind.APPROVAL_NEEDED:
+                notifications = _on_approval_needed(event, now)
             else:
                 notifications = _on_paused(event, now)
             deliver_after_commit(notifications)
@@ -155,6 +157,28 @@ def _on_paused(event: AlertEvent, now: datetime) -> list[int]:
         target=schedule.target,
         title=f"Schedule {schedule.name} paused",
         summary=event.note,
+    )
+
+
+def _on_approval_needed(event: AlertEvent, now: datetime) -> list[int]:
+    """One incident per paused run: a person must answer it (resolved by the monitor
+    once the run no longer waits)."""
+    run, schedule = event.run, event.schedule
+    if run is None or run.status != RunStatus.PAUSED:
+        return []
+    from scheduler_admin.engine.approvals import questions
+
+    asks = "; ".join(q["message"] or q["step"] for q in questions(run)) or "a person's answer"
+    return open_or_fold(
+        f"run:{run.pk}:approval_needed",
+        IncidentKind.APPROVAL_NEEDED,
+        now,
+        schedule=schedule,
+        target=schedule.target,
+        run=run,
+        title=f"Approval needed: {schedule.name}",
+        summary=f"Run #{run.pk} waits for {asks[:300]}. Answer it in the approvals inbox: "
+        + content.link("approval_list"),
     )
 
 

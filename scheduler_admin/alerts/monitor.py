@@ -87,6 +87,11 @@ def resolve_stale(now: datetime) -> None:
         with transaction.atomic():
             notes = incidents.resolve(incident, now, note="The schedule was deleted.")
             incidents.deliver_after_commit(notes)
+    answered = Incident.objects.unresolved().filter(kind=IncidentKind.APPROVAL_NEEDED)
+    for incident in answered.exclude(last_run__status=RunStatus.PAUSED):
+        with transaction.atomic():
+            notes = incidents.resolve(incident, now, note="The run no longer waits for an answer.")
+            incidents.deliver_after_commit(notes)
     _resolve_recovered(now)
 
 

@@ -166,6 +166,22 @@ def _paths() -> dict:
                 params=[_RID],
             )
         },
+        "/api/runs/{run_id}/continue": {
+            "post": _op(
+                "Answer a run paused for a person (approve or reject, with the requested "
+                "input); the agent server continues it and the run is followed to its end",
+                _ok("ScheduleRun") | _ERRORS | _NOT_FOUND | conflict | _INVALID,
+                params=[_RID],
+                body="ContinueRequest",
+                req=True,
+            )
+        },
+        "/api/approvals": {
+            "get": _op(
+                "Runs waiting for a person, oldest first",
+                _ok("ApprovalList") | _ERRORS,
+            )
+        },
         "/api/traces/{trace_id}": {
             "get": _op(
                 "A trace with its span tree",

@@ -7,6 +7,7 @@ from scheduler_admin.models import (
     CatchUpPolicy,
     HttpMethod,
     OverlapPolicy,
+    PauseTimeoutAction,
     RunStage,
     RunStatus,
     Trigger,
@@ -57,6 +58,13 @@ _ANY = {"nullable": True, "description": "Any JSON value"}
 
 def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+_ANSWER = {
+    "decision": {"type": "string", "nullable": True},
+    "note": {"type": "string", "nullable": True},
+    "values": {"type": "object", "nullable": True},
+}
 
 
 def _range(field: str, **extra) -> dict:
@@ -118,6 +126,8 @@ def _schedule_fields(target_names: list[str] | None) -> dict:
         "catch_up_policy": {"type": "string", "enum": CatchUpPolicy.values},
         "retry_backoff": _range("retry_backoff"),
         "pause_after_failures": _range("pause_after_failures", nullable=True),
+        "pause_timeout_seconds": _range("pause_timeout_s", nullable=True),
+        "pause_timeout_action": {"type": "string", "enum": PauseTimeoutAction.values},
     }
 
 
@@ -186,6 +196,11 @@ def schemas(target_names: list[str] | None = None) -> dict:
                 "description": "GET /api/traces/{trace_id}: the agent run's trace, else ours",
             },
             "scheduler_trace_id": {"type": "string", "nullable": True},
+            "paused_at": _EPOCH,
+            "pause_expires_at": _EPOCH,
+            "answered_by": {"type": "string", "nullable": True},
+            "answered_at": _EPOCH,
+            "answer": {"type": "object", "nullable": True, "properties": _ANSWER},
         },
     }
     page_meta = {
@@ -292,6 +307,57 @@ def schemas(target_names: list[str] | None = None) -> dict:
                             "description": "Pass as ?before= for the next, older page",
                         },
                     },
+                },
+            },
+        },
+        "Approval": {
+            "type": "object",
+            "properties": {
+                "run_id": {"type": "string"},
+                "schedule_id": {"type": "string"},
+                "schedule_name": {"type": "string"},
+                "agent_run_id": {"type": "string", "nullable": True},
+                "paused_at": _EPOCH,
+                "pause_expires_at": _EPOCH,
+                "answerable": {
+                    "type": "boolean",
+                    "description": "Whether POST /api/runs/{run_id}/continue can answer it",
+                },
+                "questions": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "step": {"type": "string"},
+                            "kind": {"type": "string", "enum": ["confirmation", "input"]},
+                            "message": {"type": "string"},
+                            "tool_args": _ANY,
+                            "fields": {"type": "array", "items": {"type": "object"}},
+                        },
+                    },
+                },
+            },
+        },
+        "ApprovalList": {
+            "type": "object",
+            "description": "Runs waiting for a person, oldest pause first",
+            "properties": {
+                "data": {"type": "array", "items": ref("Approval")},
+                "meta": {"type": "object", "properties": {"limit": {"type": "integer"}}},
+            },
+        },
+        "ContinueRequest": {
+            "type": "object",
+            "required": ["decision"],
+            "additionalProperties": False,
+            "properties": {
+                "decision": {"type": "string", "enum": ["approve", "reject"]},
+                "note": {"type": "string", "maxLength": 2000, "pattern": NO_NUL},
+                "values": {
+                    "type": "object",
+                    "description": "The requested input by field name, checked against the "
+                    "user_input_schema the agent server sent",
+                    **_NUL_FREE_MEMBERS,
                 },
             },
         },

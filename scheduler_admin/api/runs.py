@@ -23,7 +23,7 @@ from scheduler_admin.api.http import (
     unprocessable,
     validation_problems,
 )
-from scheduler_admin.api.serializers import runs_for_api, to_run
+from scheduler_admin.api.serializers import runs_for_api, to_approval, to_run
 from scheduler_admin.engine import operations
 from scheduler_admin.models import RunStatus, ScheduleRun, Trigger
 
@@ -103,4 +103,49 @@ def run_cancel(request: HttpRequest, user, run_id: str) -> JsonResponse:
         run = cancel_run(run, user=user)
     except RunNotCancellable as exc:
         raise ApiError(409, str(exc)) from None
+    return json_response(to_run(runs_for_api(ScheduleRun.objects).get(pk=run.pk)))
+
+
+def approval_list(request: HttpRequest, user) -> JsonResponse:
+    """Runs waiting for a person, oldest pause first (run_paused_idx); at most 200."""
+    limit = 200
+    runs = (
+        ScheduleRun.objects.awaiting_answer()
+        .select_related("schedule__target")
+        .defer("output", "reattachments")[:limit]
+    )
+    return json_response({"data": [to_approval(run) for run in runs], "meta": {"limit": limit}})
+
+
+def run_continue(request: HttpRequest, user, run_id: str) -> JsonResponse:
+    """Answer a paused run: 200 with the run (followed again), 409 when it no longer
+    waits (someone else answered first) or cannot be answered here, 422 when the input
+    does not fit the schema the agent server sent."""
+    from scheduler_admin.engine import approvals
+
+    runs = ScheduleRun.objects.select_related("schedule__target")
+    run = runs.filter(pk=path_id(run_id, "Run")).first()
+    if run is None:
+        raise ApiError(404, "Run not found")
+    body = read_json_object(request)
+    problems = []
+    decision, note, values = body.get("decision"), body.get("note", ""), body.get("values", {})
+    for key in sorted(set(body) - {"decision", "note", "values"}):
+        problems.append(problem(["body", key], "Unknown field.", "extra_forbidden"))
+    if decision not in (approvals.APPROVE, approvals.REJECT):
+        problems.append(problem(["body", "decision"], "Input should be 'approve' or 'reject'."))
+    if not isinstance(note, str):
+        problems.append(problem(["body", "note"], "Input should be a valid string."))
+    if not isinstance(values, dict):
+        problems.append(problem(["body", "values"], "Input should be a valid object."))
+    if problems:
+        raise unprocessable(problems)
+    try:
+        run = approvals.answer(run, user=user, decision=decision, note=note, values=values)
+    except approvals.AnswerError as exc:
+        if not exc.errors:
+            raise ApiError(409, str(exc)) from None
+        raise unprocessable(
+            [problem(["body", "values", name], text) for name, text in exc.errors.items()]
+        ) from None
     return json_response(to_run(runs_for_api(ScheduleRun.objects).get(pk=run.pk)))

@@ -17,7 +17,11 @@ from scheduler_admin.models import Schedule, ScheduleRun, Trace
 _COMPONENT = re.compile(r"^/(agents|teams|workflows)/([^/]+)/runs/?$")
 
 # API name -> model name, where they differ.
-TO_MODEL = {"timeout_seconds": "timeout_s", "retry_delay_seconds": "retry_delay_s"}
+TO_MODEL = {
+    "timeout_seconds": "timeout_s",
+    "retry_delay_seconds": "retry_delay_s",
+    "pause_timeout_seconds": "pause_timeout_s",
+}
 TO_API = {model: api for api, model in TO_MODEL.items()}
 
 _STR, _INT, _NUMBER, _BOOL, _ANY = "string", "integer", "number", "boolean", "any"
@@ -40,11 +44,18 @@ SCHEDULE_FIELDS = {
     "catch_up_policy": (_STR, False),
     "retry_backoff": (_NUMBER, False),
     "pause_after_failures": (_INT, True),
+    "pause_timeout_seconds": (_INT, True),
+    "pause_timeout_action": (_STR, False),
 }
 
 
 # What null stands for where it is allowed (AgentOS sends null for "none").
-_NULL_MEANS = {"description": "", "payload": {}, "pause_after_failures": None}
+_NULL_MEANS = {
+    "description": "",
+    "payload": {},
+    "pause_after_failures": None,
+    "pause_timeout_seconds": None,
+}
 
 
 def epoch(value: datetime | None) -> int | None:
@@ -78,7 +89,7 @@ def schedule_input(body: dict) -> dict:
             if not nullable:
                 problems.append(problem(["body", key], f"'{key}' cannot be set to null"))
             else:
-                data[key] = _NULL_MEANS.get(key)
+                data[TO_MODEL.get(key, key)] = _NULL_MEANS.get(key)
             continue
         if not _type_ok(value, kind):
             msg = f"Input should be a valid {kind}."
@@ -148,9 +159,34 @@ def to_agentos_schedule(schedule: Schedule) -> dict:
         "catch_up_policy": schedule.catch_up_policy,
         "retry_backoff": schedule.retry_backoff,
         "pause_after_failures": schedule.pause_after_failures,
+        "pause_timeout_seconds": schedule.pause_timeout_s,
+        "pause_timeout_action": schedule.pause_timeout_action,
         "paused_reason": schedule.paused_reason or None,
         "code_managed": schedule.code_managed,
         "consecutive_failures": schedule.consecutive_failures,
+    }
+
+
+def _answer_summary(answer) -> dict | None:
+    """The answer as the person gave it (not the requirements sent with it)."""
+    if not isinstance(answer, dict):
+        return None
+    return {key: answer.get(key) for key in ("decision", "note", "values")}
+
+
+def to_approval(run: ScheduleRun) -> dict:
+    """A paused run as the approvals inbox lists it: what it asks, since when."""
+    from scheduler_admin.engine.approvals import can_answer_here, questions
+
+    return {
+        "run_id": str(run.pk),
+        "schedule_id": str(run.schedule_id),
+        "schedule_name": run.schedule.name,
+        "agent_run_id": run.run_id or None,
+        "paused_at": epoch(run.paused_at or run.completed_at),
+        "pause_expires_at": epoch(run.pause_expires_at),
+        "answerable": can_answer_here(run),
+        "questions": questions(run),
     }
 
 
@@ -189,6 +225,12 @@ def to_run(run: ScheduleRun) -> dict:
         "deadline_at": epoch(run.deadline_at),
         "reattach_count": run.reattach_count,
         "cancelled_by": str(run.cancelled_by_id) if run.cancelled_by_id else None,
+        # Human in the loop: when it paused for a person, until when, and the last answer.
+        "paused_at": epoch(run.paused_at),
+        "pause_expires_at": epoch(run.pause_expires_at),
+        "answered_by": run.answered_by_name or None,
+        "answered_at": epoch(run.answered_at),
+        "answer": _answer_summary(run.answer),
         # GET /api/traces/{trace_id}: the agent run's trace when it was imported, else
         # our own trace of the firing; scheduler_trace_id is always ours.
         "trace_id": agent_trace or ours,

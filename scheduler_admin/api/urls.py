@@ -62,6 +62,12 @@ urlpatterns = [
         name="api_run_cancel",
     ),
     path(
+        "runs/<str:run_id>/continue",
+        endpoint(POST=(runs.run_continue, "answer")),
+        name="api_run_continue",
+    ),
+    path("approvals", endpoint(GET=(runs.approval_list, "view")), name="api_approval_list"),
+    path(
         "traces/<path:trace_id>",
         endpoint(GET=(traces.trace_detail, "view")),
         name="api_trace_detail",

@@ -173,6 +173,10 @@ def step(run_pk: int, follower: str) -> str:
         return _reattach(run, follower, now)
     if run.stage == RunStage.CANCELLING:
         return _cancel(run, follower, now)
+    if run.stage == RunStage.ANSWERING:
+        from scheduler_admin.engine.approvals import resume
+
+        return resume(run, follower)
     _release(run, follower)  # a worker has it (submitting, executing)
     return "held by a worker"
 

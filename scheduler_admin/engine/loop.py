@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from scheduler_admin.engine.approvals import expire_paused
 from scheduler_admin.engine.config import option
 from scheduler_admin.engine.dispatch import dispatch_ready, redispatch_lost
 from scheduler_admin.engine.firing import fire_due
@@ -67,6 +68,7 @@ STEPS = (
     ("reaped", reap_expired_leases),
     ("redispatched", redispatch_lost),
     ("pruned", prune_step),
+    ("pauses expired", expire_paused),
 )
 
 

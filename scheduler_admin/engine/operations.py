@@ -35,6 +35,8 @@ EDITABLE_FIELDS = (
     "overlap_policy",
     "catch_up_policy",
     "pause_after_failures",
+    "pause_timeout_s",
+    "pause_timeout_action",
 )
 _SCHEDULE_DEFINING = {"cron_expr", "timezone", "enabled"}
 

@@ -110,6 +110,12 @@ def _close(run: ScheduleRun, fields: dict, outcome: Outcome, owner: dict) -> boo
         if row["stage"] == RunStage.CANCELLING:
             # Cancelled while it ran: that is how it ended, whatever it returned.
             values.update(status=RunStatus.CANCELLED, error=cancel_note(row["cancelled_by_id"]))
+        if values["status"] == RunStatus.PAUSED:
+            # Waiting for a person now (engine/approvals.py): the inbox orders by
+            # paused_at, the expiry step looks at pause_expires_at.
+            limit = run.schedule.pause_timeout_s
+            values["paused_at"] = now
+            values["pause_expires_at"] = now + timedelta(seconds=limit) if limit else None
         if values.get("import_status") == ImportStatus.PENDING:
             values["next_check_at"] = now  # a follower imports the session and trace
         mine.update(**values)
@@ -184,6 +190,8 @@ def after_run_ended(run: ScheduleRun, *, retryable: bool, retry_after_s: float |
         if not (retryable and _create_retry(run, retry_after_s)):
             _count_failure(schedule, run)
     alert_events.run_closed(run)
+    if run.status == RunStatus.PAUSED:
+        alert_events.approval_needed(run)
     # A buffer_one run held behind this one is sent by dispatch_ready on the next tick.
 
 

@@ -16,7 +16,13 @@ from scheduler_admin.models.idempotency import IdempotencyKey
 from scheduler_admin.models.observability import AgentSession, Span, Trace
 from scheduler_admin.models.retention import PruneLog
 from scheduler_admin.models.run import ImportStatus, RunStage, RunStatus, ScheduleRun, Trigger
-from scheduler_admin.models.schedule import CatchUpPolicy, HttpMethod, OverlapPolicy, Schedule
+from scheduler_admin.models.schedule import (
+    CatchUpPolicy,
+    HttpMethod,
+    OverlapPolicy,
+    PauseTimeoutAction,
+    Schedule,
+)
 from scheduler_admin.models.target import LOCAL_TARGET_NAME, Target
 from scheduler_admin.models.token import ApiToken
 
@@ -41,6 +47,7 @@ __all__ = [
     "IdempotencyKey",
     "LOCAL_TARGET_NAME",
     "OverlapPolicy",
+    "PauseTimeoutAction",
     "ImportStatus",
     "RunStage",
     "PruneLog",

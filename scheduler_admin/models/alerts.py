@@ -25,6 +25,7 @@ class IncidentKind(models.TextChoices):
     TARGET_DOWN = "target_down", "Agent server unreachable"
     LATE = "late", "Runs late"
     SCHEDULER_SILENT = "scheduler_silent", "Scheduler silent"
+    APPROVAL_NEEDED = "approval_needed", "Approval needed"
 
 
 class IncidentStatus(models.TextChoices):
@@ -124,6 +125,7 @@ class ScheduleAlertRule(models.Model):
 class AlertEventKind(models.TextChoices):
     RUN_CLOSED = "run_closed"
     SCHEDULE_PAUSED = "schedule_paused"
+    APPROVAL_NEEDED = "approval_needed"
 
 
 class AlertEvent(models.Model):

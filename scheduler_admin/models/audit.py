@@ -14,6 +14,7 @@ class AuditAction(models.TextChoices):
     TRIGGERED = "triggered"
     RETRIED = "retried"
     CANCELLED = "cancelled"
+    ANSWERED = "answered"
 
 
 class AuditEntry(models.Model):

@@ -34,6 +34,10 @@ class RunStage(models.TextChoices):
     REATTACHING = "reattaching"
     # Someone asked to cancel; a follower (or the executing worker) ends it.
     CANCELLING = "cancelling"
+    # A person answered a paused run (engine/approvals.py): the answer is stored and is
+    # being sent to the agent server; a follower sends it again only after asking the
+    # server whether the run is still paused.
+    ANSWERING = "answering"
 
 
 class ImportStatus(models.TextChoices):
@@ -110,7 +114,18 @@ class ScheduleRunQuerySet(models.QuerySet):
                 RunStage.FOLLOWING,
                 RunStage.REATTACHING,
                 RunStage.CANCELLING,
+                RunStage.ANSWERING,
             ),
+        )
+
+    def awaiting_answer(self) -> "ScheduleRunQuerySet":
+        """Paused runs waiting for a person, oldest pause first (run_paused_idx)."""
+        return self.filter(status=RunStatus.PAUSED).order_by("paused_at", "pk")
+
+    def pause_expired(self, now: datetime) -> "ScheduleRunQuerySet":
+        """Paused runs whose schedule's pause timeout has passed (run_paused_idx)."""
+        return self.filter(status=RunStatus.PAUSED, pause_expires_at__lte=now).order_by(
+            "pause_expires_at", "pk"
         )
 
 
@@ -177,6 +192,16 @@ class ScheduleRun(models.Model):
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Human in the loop (engine/approvals.py): when the run paused for a person, until
+    # when it may wait, and the last answer given (who, when, what was sent).
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_expires_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answered_by_name = models.CharField(max_length=150, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answer = models.JSONField(null=True, blank=True)
 
     objects = ScheduleRunQuerySet.as_manager()
 
@@ -226,6 +251,13 @@ class ScheduleRun(models.Model):
                 name="run_lease_idx",
                 condition=models.Q(status="running"),
             ),
+            # The approvals inbox, its navigation count and the expiry step: the few
+            # paused runs, never the history.
+            models.Index(
+                fields=["paused_at"],
+                name="run_paused_idx",
+                condition=models.Q(status="paused"),
+            ),
             # The followers only look at runs with a check due.
             models.Index(
                 fields=["next_check_at"],
@@ -257,6 +289,10 @@ class ScheduleRun(models.Model):
     @property
     def is_cancellable(self) -> bool:
         return self.status in ACTIVE_STATUSES and self.stage != RunStage.CANCELLING
+
+    @property
+    def is_awaiting_answer(self) -> bool:
+        return self.status == RunStatus.PAUSED
 
     @property
     def is_retryable_by_operator(self) -> bool:

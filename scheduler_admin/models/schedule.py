@@ -29,6 +29,11 @@ class CatchUpPolicy(models.TextChoices):
     ALL = "all", "All (fire every missed time within the catch-up window)"
 
 
+class PauseTimeoutAction(models.TextChoices):
+    REJECT = "reject", "Reject (answer no; the agent server decides what follows)"
+    CANCEL = "cancel", "Cancel the run on the agent server"
+
+
 class ScheduleQuerySet(models.QuerySet):
     def due(self, now: datetime) -> "ScheduleQuerySet":
         """Enabled schedules whose next run time has come; served by schedule_due_idx."""
@@ -71,6 +76,15 @@ class Schedule(models.Model):
         blank=True,
         validators=[v.InRange("pause_after_failures")],
         help_text="Disable after this many consecutive failures (empty: never).",
+    )
+    pause_timeout_s = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[v.InRange("pause_timeout_s")],
+        help_text="How long a run paused for a person may wait for an answer (empty: forever).",
+    )
+    pause_timeout_action = models.CharField(
+        max_length=8, choices=PauseTimeoutAction.choices, default=PauseTimeoutAction.REJECT
     )
     consecutive_failures = models.PositiveIntegerField(default=0)
     paused_reason = models.CharField(max_length=500, blank=True)

@@ -34,6 +34,31 @@ def can(user, action: str) -> bool:
 
 
 @register.filter
+def approval_questions(run) -> list[dict]:
+    """What a paused run asks (engine.approvals.questions)."""
+    from scheduler_admin.engine.approvals import questions
+
+    return questions(run)
+
+
+@register.filter
+def answerable(run) -> bool:
+    from scheduler_admin.engine.approvals import can_answer_here
+
+    return run.status == "paused" and can_answer_here(run)
+
+
+@register.simple_tag
+def approvals_waiting() -> str:
+    """The navigation's count of runs waiting for a person: one indexed query over the
+    paused rows (run_paused_idx), capped so it stays cheap; "99+" beyond."""
+    from scheduler_admin.models import ScheduleRun
+
+    count = len(ScheduleRun.objects.awaiting_answer().values_list("pk", flat=True)[:100])
+    return "99+" if count > 99 else str(count) if count else ""
+
+
+@register.filter
 def status_badge(status: str):
     """A coloured badge that also says the status in words (never colour alone)."""
     return format_html('<span class="status status-{}">{}</span>', status, status)

@@ -68,7 +68,8 @@ def test_fuzzing_finds_no_server_error_and_no_undocumented_answer(server):
 
         no_server_error()
         checked += 1
-    assert checked == 19  # 15 + /api/alerts (channels, incidents, one, acknowledge)
+    # 15 + /api/alerts (channels, incidents, one, acknowledge) + approvals, continue
+    assert checked == 21
 
 
 def test_no_body_the_description_allows_is_refused(server):
@@ -108,4 +109,4 @@ def test_no_body_the_description_allows_is_refused(server):
 
         accepted()
         checked += 1
-    assert checked == 3  # create, update, retry
+    assert checked == 4  # create, update, retry, continue

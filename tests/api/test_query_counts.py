@@ -49,3 +49,13 @@ def test_schedule_runs_page_query_count(
     with django_assert_max_num_queries(7):
         response = client_with_token.get(f"/api/schedules/{many_runs[0].pk}/runs?limit=5")
     assert len(response.json()["data"]) == 5
+
+
+def test_the_approvals_list_query_count_is_fixed(client_with_token, django_assert_max_num_queries):
+    from tests.factories import INPUT_STEP, make_paused_run
+
+    for _ in range(10):
+        make_paused_run(INPUT_STEP)
+    with django_assert_max_num_queries(4):  # token, last_used_at, role, the paused runs
+        response = client_with_token.get("/api/approvals")
+    assert len(response.json()["data"]) == 10

@@ -13,7 +13,7 @@ from agno.db.sqlite import SqliteDb
 from agno.media import Audio, Image
 from agno.os import AgentOS
 from agno.workflow import Step, Workflow
-from agno.workflow.types import StepInput, StepOutput
+from agno.workflow.types import HumanReview, StepInput, StepOutput
 
 
 def research(step_input: StepInput) -> StepOutput:
@@ -36,6 +36,19 @@ async def dawdle(step_input: StepInput) -> StepOutput:
     # Async, so the server's event loop keeps answering polls meanwhile.
     await asyncio.sleep(float(os.environ.get("AGENTOS_TEST_SLOW_S", "5")))
     return StepOutput(content="finally")
+
+
+def prepare(step_input: StepInput) -> StepOutput:
+    return StepOutput(content=f"digest of {step_input.input}")
+
+
+def publish(step_input: StepInput) -> StepOutput:
+    return StepOutput(content=f"published ({step_input.previous_step_content})")
+
+
+def charge(step_input: StepInput) -> StepOutput:
+    given = (step_input.additional_data or {}).get("user_input") or {}
+    return StepOutput(content=f"charged {given.get('amount')} to {given.get('account')}")
 
 
 def _png() -> bytes:
@@ -96,6 +109,41 @@ workflows = [
     ),
     Workflow(id="slow", name="Slow", db=db, steps=[Step(name="dawdle", executor=dawdle)]),
     Workflow(id="media", name="Media", db=db, steps=[Step(name="illustrate", executor=illustrate)]),
+    # Human in the loop: a step that asks for a confirmation, one that asks for input.
+    Workflow(
+        id="publish",
+        name="Publish",
+        db=db,
+        steps=[
+            Step(name="prepare", executor=prepare),
+            Step(
+                name="publish",
+                executor=publish,
+                human_review=HumanReview(
+                    requires_confirmation=True, confirmation_message="Publish the digest?"
+                ),
+            ),
+        ],
+    ),
+    Workflow(
+        id="charge",
+        name="Charge",
+        db=db,
+        steps=[
+            Step(
+                name="charge",
+                executor=charge,
+                human_review=HumanReview(
+                    requires_user_input=True,
+                    user_input_message="Which account should be charged?",
+                    user_input_schema=[
+                        {"name": "account", "field_type": "str", "description": "Account"},
+                        {"name": "amount", "field_type": "int", "description": "In cents"},
+                    ],
+                ),
+            ),
+        ],
+    ),
 ]
 
 agent_os = AgentOS(id="bridge-tests", workflows=workflows, db=db, tracing=True)
@@ -107,11 +155,12 @@ COUNTS: collections.Counter = collections.Counter()
 FAULTS = {"slow_answers": 0, "slow_answer_s": 0.0}
 RUN_SUBMIT = re.compile(r"^/(agents|teams|workflows)/[^/]+/runs$")
 RUN_CANCEL = re.compile(r"^/(agents|teams|workflows)/[^/]+/runs/[^/]+/cancel$")
+RUN_CONTINUE = re.compile(r"^/(agents|teams|workflows)/[^/]+/runs/([^/]+)/continue$")
 
 
 @app.middleware("http")
 async def count_and_fault(request, call_next):
-    """Count run submits (by Idempotency-Key) and cancels; delay the answer of the next
+    """Count run submits (by Idempotency-Key), cancels and continues; delay the answer of the next
     ``slow_answers`` submits by ``slow_answer_s`` *after* the run was accepted, as a
     network that loses the answer would."""
     path, key = request.url.path, request.headers.get("idempotency-key", "")
@@ -121,7 +170,12 @@ async def count_and_fault(request, call_next):
         COUNTS["submits"] += 1
     if request.method == "POST" and RUN_CANCEL.match(path):
         COUNTS[f"cancel:{key}"] += 1
+    resumed = request.method == "POST" and RUN_CONTINUE.match(path)
     response = await call_next(request)
+    if resumed:  # per agent run id: every try, and the ones the server took
+        COUNTS[f"continue-tried:{resumed.group(2)}"] += 1
+        if response.status_code < 300:
+            COUNTS[f"continue:{resumed.group(2)}"] += 1
     if submit and FAULTS["slow_answers"] > 0:
         FAULTS["slow_answers"] -= 1
         await asyncio.sleep(FAULTS["slow_answer_s"])

@@ -106,8 +106,13 @@ def _axe(page) -> list[dict]:
 def test_every_page_at_two_widths_passes_axe(page, live_server, settings):
     settings.SCHEDULER = {**settings.SCHEDULER, "DISPATCH": "manual"}
     schedule, ok, failed, trace = _data()
+    from tests.factories import INPUT_STEP, make_paused_run
+
+    waiting = make_paused_run(INPUT_STEP)
     log_in(page, live_server, "admin")
     pages = {
+        "approvals": "/approvals/",
+        "run_paused": f"/runs/{waiting.pk}/",
         "dashboard": "/",
         "schedules": "/schedules/",
         "schedule": f"/schedules/{schedule.pk}/",

@@ -129,6 +129,8 @@ def test_editing_in_the_django_admin_goes_through_the_engine(client):
         "overlap_policy": "skip",
         "catch_up_policy": "latest",
         "pause_after_failures": "",
+        "pause_timeout_s": "",
+        "pause_timeout_action": "reject",
     }
     response = client.post(f"/admin/scheduler_admin/schedule/{schedule.pk}/change/", form)
     assert response.status_code == 302, response.content[:2000]

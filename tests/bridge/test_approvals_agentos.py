@@ -1,0 +1,191 @@
+"""Human in the loop against a real AgentOS (agno 3.1): workflows fired by a schedule
+pause for a person; the answer goes back with ``continue`` and the run is followed to
+its end. The server counts the continues it accepted."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+import requests
+from django.db import connection
+
+from scheduler_admin.engine import approvals
+from scheduler_admin.engine.clock import db_now
+from scheduler_admin.engine.execution import execute_run
+from scheduler_admin.engine.firing import fire_due
+from scheduler_admin.engine.follow import follow_until_done
+from scheduler_admin.models import AuditEntry, RunStage, RunStatus, ScheduleRun
+from tests.factories import make_schedule, make_user
+
+
+def continues(agentos, run: ScheduleRun) -> int:
+    counts = requests.get(agentos.url + "/test/counts", timeout=5).json()
+    return counts.get(f"continue:{run.run_id}", 0)
+
+
+def server_run(agentos, run: ScheduleRun) -> dict:
+    path = f"{agentos.url}/workflows/{run.request['endpoint'].split('/')[2]}/runs/{run.run_id}"
+    return requests.get(path, params={"session_id": run.session_id}, timeout=5).json()
+
+
+def paused_run(target, workflow: str, **schedule_fields) -> ScheduleRun:
+    """A schedule fires, a worker submits, a follower follows: the run pauses."""
+    schedule = make_schedule(
+        target=target,
+        endpoint=f"/workflows/{workflow}/runs",
+        payload={"message": "the week"},
+        cron_expr="* * * * *",
+        **schedule_fields,
+    )
+    schedule.next_run_at = db_now() - timedelta(seconds=1)
+    schedule.save(update_fields=["next_run_at"])
+    [pk] = fire_due(db_now())
+    assert execute_run(pk) == "submitted"
+    assert follow_until_done(pk, budget_s=30) == RunStatus.PAUSED
+    return ScheduleRun.objects.get(pk=pk)
+
+
+def test_a_confirmation_and_an_input_step_pause_and_complete_with_the_answers(
+    agentos_target, agentos
+):
+    operator = make_user("operator")
+    publish = paused_run(agentos_target, "publish")
+    charge = paused_run(agentos_target, "charge")
+    assert list(ScheduleRun.objects.awaiting_answer()) == [publish, charge]
+    assert publish.paused_at and publish.trigger == "schedule"
+    [ask] = approvals.questions(publish)
+    assert (ask["kind"], ask["step"], ask["message"]) == (
+        "confirmation",
+        "publish",
+        "Publish the digest?",
+    )
+    [ask] = approvals.questions(charge)
+    assert ask["kind"] == "input"
+    assert [f["name"] for f in ask["fields"]] == ["account", "amount"]
+
+    approvals.answer(publish, user=operator, decision="approve", note="ship it")
+    approvals.answer(
+        charge, user=operator, decision="approve", values={"account": "acme", "amount": "1250"}
+    )
+    for run in (publish, charge):
+        run.refresh_from_db()
+        assert (run.status, run.stage) == (RunStatus.RUNNING, RunStage.FOLLOWING)
+        assert run.answered_by == operator and run.answered_at
+        assert follow_until_done(run.pk, budget_s=30) == RunStatus.SUCCESS
+        run.refresh_from_db()
+        assert continues(agentos, run) == 1
+    # The server's own record of the runs says what happened.
+    assert server_run(agentos, publish)["content"] == "published (digest of the week)"
+    assert server_run(agentos, charge)["content"] == "charged 1250 to acme"
+    assert charge.output["content"] == "charged 1250 to acme"
+    assert charge.answer["values"] == {"account": "acme", "amount": 1250}
+    assert AuditEntry.objects.filter(action="answered", actor=operator).count() == 2
+
+
+def test_input_is_checked_against_the_servers_schema_before_anything_is_sent(
+    agentos_target, agentos
+):
+    run = paused_run(agentos_target, "charge")
+    with pytest.raises(approvals.AnswerError) as caught:
+        approvals.answer(
+            run, user=make_user("operator"), decision="approve", values={"amount": "lots"}
+        )
+    assert set(caught.value.errors) == {"account", "amount"}
+    run.refresh_from_db()
+    assert run.status == RunStatus.PAUSED and continues(agentos, run) == 0
+
+
+def test_rejecting_ends_the_run_as_the_server_says(agentos_target, agentos):
+    run = paused_run(agentos_target, "publish")
+    approvals.answer(run, user=make_user("operator"), decision="reject", note="not this week")
+    assert follow_until_done(run.pk, budget_s=30) == RunStatus.SUCCESS
+    run.refresh_from_db()
+    on_server = server_run(agentos, run)
+    # The step was skipped (on_reject="skip"): the server completed the run without it.
+    assert on_server["status"] == "COMPLETED"
+    assert [s["step_name"] for s in on_server["step_results"]] == ["prepare"]
+    assert run.output["content"] == on_server["content"] == "digest of the week"
+    assert run.answer["decision"] == "reject" and run.answer["note"] == "not this week"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_answering_at_once_one_wins_and_the_server_gets_one_continue(
+    agentos, django_db_blocker
+):
+    from scheduler_admin.models import Target
+
+    target = Target.objects.create(name="agentos", base_url=agentos.url)
+    run = paused_run(target, "publish")
+    alice, bob = make_user("operator", "alice"), make_user("admin", "bob")
+    results: dict = {}
+    start = threading.Barrier(2)
+
+    def answer_as(user):
+        start.wait()
+        try:
+            approvals.answer(ScheduleRun.objects.get(pk=run.pk), user=user, decision="approve")
+            results[user.username] = "won"
+        except approvals.AlreadyAnswered as exc:
+            results[user.username] = str(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=answer_as, args=(u,)) for u in (alice, bob)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results.values()) == ["Someone else answered this run first.", "won"]
+    assert follow_until_done(run.pk, budget_s=30) == RunStatus.SUCCESS
+    run.refresh_from_db()
+    assert run.answered_by.username == next(n for n, r in results.items() if r == "won")
+    assert continues(agentos, run) == 1
+
+
+def test_a_lost_continue_is_sent_again_only_while_the_server_still_has_the_run_paused(
+    agentos_target, agentos
+):
+    run = paused_run(agentos_target, "publish")
+    # The answer is stored, but its request never left (the process died first).
+    approvals.answer(run, user=make_user("operator"), decision="approve", send_now=False)
+    run.refresh_from_db()
+    assert (run.status, run.stage) == (RunStatus.RUNNING, RunStage.ANSWERING)
+    assert continues(agentos, run) == 0
+    # A follower asks the server (still paused at that step), then sends it once.
+    assert follow_until_done(run.pk, budget_s=30) == RunStatus.SUCCESS
+    assert continues(agentos, run) == 1
+    # Asked again (a follower that lost its own write), the server has moved on:
+    # nothing is sent twice.
+    ScheduleRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, stage=RunStage.ANSWERING, next_check_at=db_now(), follower=""
+    )
+    assert follow_until_done(run.pk, budget_s=30) == RunStatus.SUCCESS
+    assert continues(agentos, run) == 1
+
+
+@pytest.mark.parametrize("action", ["reject", "cancel"])
+def test_a_pause_that_waits_too_long_is_rejected_or_cancelled_on_the_server(
+    agentos_target, agentos, action
+):
+    run = paused_run(agentos_target, "publish", pause_timeout_s=60, pause_timeout_action=action)
+    assert run.pause_expires_at == run.paused_at + timedelta(seconds=60)
+    assert approvals.expire_paused(db_now()) == []
+    # A minute later (the stored expiry moved back rather than the clock forward: the
+    # server's clock and the follower's checks stay where they are).
+    ScheduleRun.objects.filter(pk=run.pk).update(pause_expires_at=db_now() - timedelta(seconds=1))
+    assert approvals.expire_paused(db_now()) == [run.pk]
+    assert follow_until_done(run.pk, budget_s=30) == (
+        RunStatus.SUCCESS if action == "reject" else RunStatus.CANCELLED
+    )
+    run.refresh_from_db()
+    assert run.answered_by_name == "system"
+    assert "pause timeout" in run.answer["note"]
+    on_server = server_run(agentos, run)
+    counts = requests.get(agentos.url + "/test/counts", timeout=5).json()
+    if action == "reject":
+        assert on_server["status"] == "COMPLETED" and continues(agentos, run) == 1
+    else:
+        # The cancel reached the server, which answered it; agno 3.1 cancels only runs
+        # that execute, so its record of a paused run stays PAUSED (never continued).
+        assert counts.get(f"cancel:{run.idempotency_key}") == 1
+        assert continues(agentos, run) == 0 and on_server["status"] == "PAUSED"
