@@ -45,11 +45,33 @@ class DatabaseCollector(Collector):
         yield from schedule_metrics()
         yield from heartbeat_metrics(now)
         yield from recent_metrics(now - timedelta(seconds=window_s), window_s)
+        yield from alert_metrics(now - timedelta(seconds=window_s), window_s)
         yield GaugeMetricFamily(
             "scheduler_metrics_collect_seconds",
             "Time this scrape spent querying the database.",
             value=time.monotonic() - started,
         )
+
+
+def alert_metrics(since, window_s: int) -> list[Metric]:
+    """Alert notifications created in the window, by channel kind and delivery status
+    (pending, sending, sent, failed): a failing channel shows as failed deliveries."""
+    from scheduler_admin.models import Notification
+
+    family = GaugeMetricFamily(
+        "scheduler_alert_deliveries_recent",
+        f"Alert notifications created in the last {window_s} s, by channel kind and status.",
+        labels=["channel_kind", "status"],
+    )
+    rows = (
+        Notification.objects.filter(created_at__gte=since)
+        .values_list("channel__kind", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for kind, status, count in rows:
+        family.add_metric([kind, status], count)
+    return [family]
 
 
 def render(accept: str) -> tuple[bytes, str]:

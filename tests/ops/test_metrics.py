@@ -136,7 +136,7 @@ def test_an_empty_database_still_exposes_every_family(db):
 
 
 def test_scrape_cost_is_a_fixed_number_of_queries(busy, django_assert_max_num_queries):
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         scrape()
 
 
@@ -167,3 +167,20 @@ def test_metrics_need_no_login_and_show_no_secrets(busy, settings, monkeypatch):
     body = Client().get("/metrics").content.decode()
     assert "tok-should-never-show" not in body
     assert settings.SECRET_KEY not in body
+
+
+def test_alert_deliveries_are_counted_by_channel_kind_and_status(db):
+    from scheduler_admin.models import Notification
+    from tests.factories import make_channel
+
+    channel = make_channel("webhook", url="http://127.0.0.1:9/hook")
+    for n, status in enumerate(["sent", "sent", "failed"]):
+        Notification.objects.create(
+            channel=channel, event="opened", dedup_key=f"k{n}", payload={}, status=status
+        )
+    samples = {
+        tuple(sorted(s.labels.items())): s.value
+        for s in scrape()["scheduler_alert_deliveries_recent"].samples
+    }
+    assert samples[(("channel_kind", "webhook"), ("status", "sent"))] == 2
+    assert samples[(("channel_kind", "webhook"), ("status", "failed"))] == 1
