@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from scheduler_admin.alerts import delivery, incidents
 from scheduler_admin.alerts.config import option
-from scheduler_admin.models import RunStatus, Schedule, ScheduleRun
+from scheduler_admin.models import Heartbeat, RunStatus, Schedule, ScheduleRun
 from scheduler_admin.models.alerts import (
     AlertChannel,
     Incident,
@@ -32,13 +32,26 @@ LATE_KEY = "late"
 
 def check_scheduler(now: datetime) -> None:
     """Open "scheduler silent" while enabled schedules stay unfired past their due time
-    by more than ALERT_LATE_AFTER_S; resolve it once they are fired again."""
+    by more than ALERT_LATE_AFTER_S, or when the schedulers' heartbeat (ops/heartbeat.py,
+    stored every few seconds by any scheduler that ticks) is older than that even with
+    nothing due; resolve it once they fire and beat again."""
     cutoff = now - timedelta(seconds=option("LATE_AFTER_S"))
     # schedule_due_idx (next_run_at WHERE enabled) answers both queries.
     overdue = Schedule.objects.filter(enabled=True, next_run_at__lt=cutoff)
     oldest = overdue.order_by("next_run_at").values_list("next_run_at", flat=True).first()
-    if oldest is None:
+    beat = Heartbeat.objects.filter(name="scheduler").values_list("beat_at", flat=True).first()
+    if oldest is None and (beat is None or beat >= cutoff):
         _resolve(SILENT_KEY, now, "Due schedules are being fired again.")
+        return
+    if oldest is None:
+        _ongoing(
+            SILENT_KEY,
+            IncidentKind.SCHEDULER_SILENT,
+            now,
+            title="No scheduler is running",
+            summary=f"No scheduler has ticked for {int((now - beat).total_seconds())} s "
+            "(nothing is due yet). Is run_scheduler running?",
+        )
         return
     count = overdue.count()
     _ongoing(

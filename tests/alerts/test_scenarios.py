@@ -196,3 +196,24 @@ def test_runs_queued_past_due_without_their_request_leaving_are_late(receiver, s
     incident.refresh_from_db()
     assert incident.resolved_at is not None
     assert len(receiver.calls("/hook")) == 2
+
+
+def test_a_scheduler_heartbeat_gone_quiet_is_silent_even_with_nothing_due(receiver, settings):
+    from scheduler_admin.models import Heartbeat
+
+    settings.ALERTS = {**settings.ALERTS, "LATE_AFTER_S": 60}
+    make_channel("webhook", url=f"{receiver.url}/hook")
+    now = timezone.now()
+    Heartbeat.objects.create(name="scheduler", beat_at=now - timedelta(seconds=10))
+    monitor.check_scheduler(now)  # ticked 10 s ago: fine
+    assert receiver.requests == []
+    Heartbeat.objects.filter(name="scheduler").update(beat_at=now - timedelta(seconds=90))
+    monitor.check_scheduler(now)
+    [opened] = receiver.calls("/hook")
+    assert "No scheduler has ticked for 90 s" in opened.json()["data"]["incident"]["summary"]
+    Heartbeat.objects.filter(name="scheduler").update(beat_at=now)
+    monitor.check_scheduler(now)
+    assert [r.json()["type"] for r in receiver.calls("/hook")] == [
+        "incident.opened",
+        "incident.resolved",
+    ]
