@@ -143,6 +143,10 @@ def answer(
     the others get AlreadyAnswered. With ``send_now`` the answer goes to the agent
     server in this call (bounded); otherwise a follower sends it."""
     if run.status != RunStatus.PAUSED:
+        if run.answered_at and (run.paused_at is None or run.answered_at >= run.paused_at):
+            # Its pause was answered: whoever comes second is told who came first.
+            first = run.answered_by_name or "Someone else"
+            raise AlreadyAnswered(f"{first} answered this run first.")
         raise AlreadyAnswered(f"This run is {run.status}: it no longer waits for an answer.")
     if not can_answer_here(run):
         raise AnswerError("This run's questions cannot be answered from the console.")

@@ -41,7 +41,7 @@ def test_an_agent_answers_one_and_a_second_answer_is_refused(continues_sent):
     )
     assert (done["status"], done["stage"]) == (RunStatus.RUNNING, RunStage.FOLLOWING)
     again = call(tools, "answer_approval", run=str(run.pk), decision="reject")
-    assert again["error"] == "This run is running: it no longer waits for an answer."
+    assert again["error"].endswith(" answered this run first.")
     assert len(continues_sent) == 1
     assert "error" in call(tools, "answer_approval", run="nope", decision="approve")
 
