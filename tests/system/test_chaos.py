@@ -130,9 +130,9 @@ def test_chaos_every_due_time_runs_once_and_the_loop_recovers_from_each_fault(tm
 
         logs = scheduler_logs(tmp_path)
         assert "scheduler step 'fired' failed" in logs  # the broker was down at a due time
-        # PostgreSQL restarted under the loop: psycopg reports a cut connection as one of
-        # these, depending on whether it was cut mid-query or found closed.
-        assert any(e in logs for e in ("OperationalError", "InterfaceError")), logs[-3000:]
+        # The PostgreSQL restart is not asserted in the logs: a pass that starts after it
+        # reconnects silently (conn_health_checks), and only a pass cut mid-query logs an
+        # error. That the loop carried on through it is what the due-time checks above show.
         assert "recovered" in logs
         assert "cannot be planned" in logs
     finally:
