@@ -73,10 +73,7 @@ def cancel_runs(runs, *, user=None) -> tuple[list[ScheduleRun], list[str]]:
 def cancel_waiting(schedule: Schedule, why: str) -> int:
     """Cancel the schedule's runs that have not been handed to a worker: retries
     waiting out their delay and runs held behind a running one."""
-    waiting = ScheduleRun.objects.filter(
-        schedule=schedule, status=RunStatus.QUEUED, dispatched_at__isnull=True
-    ).filter(Q(held_for_overlap=True) | Q(not_before__gt=db_now()) | Q(retry_of__isnull=False))
-    count = waiting.update(
+    count = _waiting(schedule).update(
         status=RunStatus.CANCELLED,
         held_for_overlap=False,
         completed_at=db_now(),
@@ -89,10 +86,12 @@ def cancel_waiting(schedule: Schedule, why: str) -> int:
 
 def waiting_count(schedule: Schedule) -> int:
     """How many runs disabling the schedule would cancel (for the confirmation)."""
-    return (
-        ScheduleRun.objects.filter(
-            schedule=schedule, status=RunStatus.QUEUED, dispatched_at__isnull=True
-        )
-        .filter(Q(held_for_overlap=True) | Q(not_before__gt=db_now()) | Q(retry_of__isnull=False))
-        .count()
-    )
+    return _waiting(schedule).count()
+
+
+def _waiting(schedule: Schedule):
+    """Runs not handed to a worker that wait for something: a retry's delay, or their
+    turn behind a running run."""
+    return ScheduleRun.objects.filter(
+        schedule=schedule, status=RunStatus.QUEUED, dispatched_at__isnull=True
+    ).filter(Q(held_for_overlap=True) | Q(not_before__gt=db_now()) | Q(retry_of__isnull=False))

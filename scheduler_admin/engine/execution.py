@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
-from django.utils import timezone
 
 import agentos_bridge
 from agentos_bridge import remote_runs
@@ -253,8 +252,7 @@ def store_submit(
             next_check_at=db_now() + timedelta(seconds=1),
             worker="",
             lease_expires_at=None,
-            reattach_count=F("reattach_count") + 1,
-            reattachments=_with_note(run, f"submit answer lost ({result.unknown[:200]})"),
+            **run.reattach_changes(f"submit answer lost ({result.unknown[:200]})"),
         ),
         f"run {run.pk}: handing an unanswered submit to the followers",
     )
@@ -288,11 +286,6 @@ def _keep_run_id(run_pk: int, run_id: str, session_id: str) -> None:
         ),
         f"run {run_pk}: keeping its agent run id",
     )
-
-
-def _with_note(run: ScheduleRun, note: str) -> list:
-    notes = list(run.reattachments or [])
-    return [*notes, {"at": timezone.now().isoformat(), "note": note}][-20:]
 
 
 def execute_run_in_thread(run_pk: int) -> threading.Thread:

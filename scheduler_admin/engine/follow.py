@@ -31,7 +31,6 @@ from datetime import datetime, timedelta
 
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F
-from django.utils import timezone
 
 from agentos_bridge import remote_runs
 from agentos_bridge.firing_trace import finish_followed
@@ -210,11 +209,6 @@ def _again_in(
     )
 
 
-def _note(run: ScheduleRun, note: str) -> dict:
-    notes = [*(run.reattachments or []), {"at": timezone.now().isoformat(), "note": note}]
-    return {"reattach_count": F("reattach_count") + 1, "reattachments": notes[-20:]}
-
-
 def _close(run: ScheduleRun, follower: str, outcome: Outcome, *, note: str = "") -> str:
     request = build_request(run)
     recorded = record_outcome(
@@ -263,7 +257,9 @@ def _reattach(run: ScheduleRun, follower: str, now: datetime) -> str:
     request = build_request(run)
     run_id, definite = remote_runs.find(request, run.session_id, run.request_sent_at)
     if run_id:
-        changes = _note(run, f"found run {run_id} on the server by its session; following it")
+        changes = run.reattach_changes(
+            f"found run {run_id} on the server by its session; following it"
+        )
         until_it_lands(
             lambda: _mine(
                 run, follower, status=RunStatus.RUNNING, stage=RunStage.REATTACHING
@@ -293,7 +289,9 @@ def _reattach(run: ScheduleRun, follower: str, now: datetime) -> str:
         )
         return _close(run, follower, outcome)
     # Certainly not on the server: the same attempt (same key, same session) again.
-    changes = _note(run, "the server never received the submit; sending the same attempt again")
+    changes = run.reattach_changes(
+        "the server never received the submit; sending the same attempt again"
+    )
     until_it_lands(
         lambda: _mine(run, follower, status=RunStatus.RUNNING, stage=RunStage.REATTACHING).update(
             status=RunStatus.QUEUED,

@@ -17,9 +17,6 @@ each step, so it is known here):
 import logging
 from datetime import datetime, timedelta
 
-from django.db.models import F
-from django.utils import timezone
-
 from agentos_bridge import remote_runs
 from scheduler_admin.engine.clock import db_now
 from scheduler_admin.engine.execution import build_request
@@ -43,11 +40,6 @@ def reap_expired_leases(now: datetime | None = None) -> list[int]:
         except Exception as exc:  # noqa: BLE001 - one run's trouble must not stop the rest
             log.exception("run %s: could not be recovered (%s)", run.pk, type(exc).__name__)
     return recovered
-
-
-def _note(run: ScheduleRun, note: str) -> dict:
-    notes = [*(run.reattachments or []), {"at": timezone.now().isoformat(), "note": note}]
-    return {"reattach_count": F("reattach_count") + 1, "reattachments": notes[-20:]}
 
 
 def _recover(run: ScheduleRun, now: datetime) -> bool:
@@ -74,7 +66,9 @@ def _recover(run: ScheduleRun, now: datetime) -> bool:
             worker="",
             lease_expires_at=None,
             next_check_at=now,
-            **_note(run, f"{who} stopped after sending; looking the run up on the server"),
+            **run.reattach_changes(
+                f"{who} stopped after sending; looking the run up on the server"
+            ),
         )
         log.warning("run %s: worker lost after the submit; re-attaching", run.pk)
         return bool(changed)
@@ -95,6 +89,6 @@ def _queue_again(run: ScheduleRun, expired, not_before: datetime, note: str) -> 
             started_at=None,
             dispatched_at=None,
             not_before=not_before,
-            **_note(run, note),
+            **run.reattach_changes(note),
         )
     )

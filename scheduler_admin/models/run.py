@@ -280,6 +280,12 @@ class ScheduleRun(models.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
+    def reattach_changes(self, note: str) -> dict:
+        """The fields a conditional UPDATE sets when the run is picked up again: one more
+        re-attach, and ``note`` added to the last 20 (shown on the run page)."""
+        notes = [*(self.reattachments or []), {"at": timezone.now().isoformat(), "note": note}]
+        return {"reattach_count": models.F("reattach_count") + 1, "reattachments": notes[-20:]}
+
     @property
     def session_key(self) -> str:
         """The session id we give the agent server for this attempt, unless the payload
