@@ -30,6 +30,8 @@ MAX_RUN_BODY_BYTES = 64_000_000
 MIN_TIMEOUT_S = 0.1
 REDACTED = "[redacted]"
 _sessions: dict[tuple[str, str], requests.Session] = {}
+# Connections kept open per target (each adapter's pool).
+POOL_SIZE = 256
 _sessions_lock = threading.Lock()
 
 
@@ -68,17 +70,15 @@ def session_for(target: TargetInfo) -> requests.Session:
     with _sessions_lock:
         if key not in _sessions:
             session = requests.Session()
-            # Followers and batched submits talk to one server from many threads.
-            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
             session.trust_env = False
             session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
             # Every connection checks the address it dials (netguard: SSRF, rebinding);
-            # no other scheme (file://, ftp://) has an adapter at all.
+            # no other scheme (file://, ftp://) has an adapter at all. Followers and
+            # batched submits talk to one server from many threads: the pool keeps as
+            # many connections as a batch opens (engine/dispatch.py MAX_RUNS_PER_TASK).
             session.adapters.clear()
-            session.mount("http://", netguard.GuardedAdapter())
-            session.mount("https://", netguard.GuardedAdapter())
+            for scheme in ("http://", "https://"):
+                session.mount(scheme, netguard.GuardedAdapter(pool_maxsize=POOL_SIZE))
             _sessions[key] = session
         return _sessions[key]
 

@@ -10,6 +10,8 @@ from agno.os import AgentOS
 from agno.workflow import Step, Workflow
 from agno.workflow.types import StepInput, StepOutput
 
+from benchmarks.arrivals import ArrivalLog
+
 
 async def sleep(step_input: StepInput) -> StepOutput:
     await asyncio.sleep(float(os.environ.get("BENCH_SLEEP_S", "30")))
@@ -18,4 +20,4 @@ async def sleep(step_input: StepInput) -> StepOutput:
 
 db = SqliteDb(db_file=os.environ.get("BENCH_AGNO_DB", "/tmp/bench-agno.db"))
 sleeper = Workflow(id="sleeper", name="Sleeper", db=db, steps=[Step(name="sleep", executor=sleep)])
-app = AgentOS(id="bench", workflows=[sleeper], db=db, tracing=False).get_app()
+app = ArrivalLog(AgentOS(id="bench", workflows=[sleeper], db=db, tracing=False).get_app())

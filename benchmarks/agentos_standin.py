@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from benchmarks.arrivals import ArrivalLog
+
 SLEEP_S = float(os.environ.get("BENCH_SLEEP_S", "30"))
 RUNS: dict[str, dict] = {}
 SESSIONS: dict[str, list[str]] = {}
@@ -77,14 +79,16 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-app = Starlette(
-    routes=[
-        Route("/health", health),
-        Route("/workflows/{wid}/runs", submit, methods=["POST"]),
-        Route("/workflows/{wid}/runs", list_runs, methods=["GET"]),
-        Route("/workflows/{wid}/runs/{rid}", get_run),
-        Route("/workflows/{wid}/runs/{rid}/cancel", cancel, methods=["POST"]),
-        Route("/sessions/{sid}", not_found),
-        Route("/traces", not_found),
-    ]
+app = ArrivalLog(
+    Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/workflows/{wid}/runs", submit, methods=["POST"]),
+            Route("/workflows/{wid}/runs", list_runs, methods=["GET"]),
+            Route("/workflows/{wid}/runs/{rid}", get_run),
+            Route("/workflows/{wid}/runs/{rid}/cancel", cancel, methods=["POST"]),
+            Route("/sessions/{sid}", not_found),
+            Route("/traces", not_found),
+        ]
+    )
 )

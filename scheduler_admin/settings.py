@@ -203,6 +203,11 @@ SCHEDULER = {
     "CATCH_UP_MAX_RUNS": env_int("SCHEDULER_CATCH_UP_MAX_RUNS", 100, 1, 1000),
     "LATE_AFTER_S": env_float("SCHEDULER_LATE_AFTER_S", 60.0, 0, 86400),
     "BATCH_SIZE": env_int("SCHEDULER_BATCH_SIZE", 500, 1, 5000),
+    # Due runs are written and handed to the workers this long before their time; a
+    # worker holds them until the time comes (by the database's clock), then sends.
+    # So a thousand runs due at one second leave at that second, not after the
+    # scheduler has written them. 0: written when due.
+    "FIRE_AHEAD_S": env_float("SCHEDULER_FIRE_AHEAD_S", 2.0, 0, 30),
     # django_q: hand runs to the cluster; inline: run them in the caller's process;
     # thread: run them in a background thread of the caller (live-server tests);
     # manual: leave them queued (unit tests drive execution step by step).

@@ -5,6 +5,9 @@ import os
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("SCHEDULER_DISPATCH", "manual")
 os.environ.setdefault("ALERT_DELIVERY", "manual")
+# Unit tests fire at the `now` they pass; firing ahead has its own tests, and the
+# system tests' processes run with the production default (tests/system/stack.py).
+os.environ.setdefault("SCHEDULER_FIRE_AHEAD_S", "0")
 
 from scheduler_admin.settings import *  # noqa: E402,F403 - the real settings, unchanged
 from scheduler_admin.settings import BASE_DIR, DATABASES  # noqa: E402

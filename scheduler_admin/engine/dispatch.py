@@ -18,8 +18,19 @@ log = logging.getLogger(__name__)
 
 TASK = "scheduler_admin.engine.execution.execute_runs"
 # Runs per django-q2 task: a worker starts them side by side (a submit is a short
-# request), so a burst of due runs costs a few broker messages, not one per run.
+# request), so a burst of due runs costs a few broker messages, not one per run. A
+# burst is split across the cluster's workers (each holds its share until the runs'
+# time, engine/on_time.py), at most MAX_RUNS_PER_TASK a task.
 RUNS_PER_TASK = 20
+MAX_RUNS_PER_TASK = 250
+
+
+def task_size(count: int) -> int:
+    """Runs per task for a hand-over of ``count`` runs: one task per worker."""
+    from django.conf import settings
+
+    workers = max(1, int(settings.Q_CLUSTER.get("workers") or 1))
+    return min(MAX_RUNS_PER_TASK, max(RUNS_PER_TASK, -(-count // workers)))
 
 
 def dispatch(run_pks: list[int]) -> None:
@@ -31,16 +42,19 @@ def dispatch(run_pks: list[int]) -> None:
         return
     if mode in ("inline", "thread"):
         from scheduler_admin.engine.execution import execute_run, execute_run_in_thread
+        from scheduler_admin.engine.on_time import wait_for_scheduled_time
 
+        wait_for_scheduled_time(run_pks)
         for pk in run_pks:
             execute_run(pk) if mode == "inline" else execute_run_in_thread(pk)
         return
     from django_q.tasks import async_task
 
     # One transaction for the lot: with the ORM broker that is one commit, not N.
+    size = task_size(len(run_pks))
     with transaction.atomic():
-        for start in range(0, len(run_pks), RUNS_PER_TASK):
-            chunk = list(run_pks[start : start + RUNS_PER_TASK])
+        for start in range(0, len(run_pks), size):
+            chunk = list(run_pks[start : start + size])
             async_task(TASK, chunk, task_name=f"runs-{chunk[0]}-{len(chunk)}")
 
 

@@ -24,12 +24,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Case, F, Value, When
 
 import agentos_bridge
 from agentos_bridge import remote_runs
-from agentos_bridge.firing_trace import FiringTrace, trace_id_for
+from agentos_bridge.firing_trace import FiringTrace
 from agentos_bridge.outcome import Outcome, RunRequest, TargetInfo
 from scheduler_admin.engine.clock import db_now
 from scheduler_admin.engine.config import option
@@ -53,17 +53,23 @@ def claim_run(
     """Take a queued run for this worker. False if someone else has (or had) it.
     ``sending`` (request_sent_at, deadline_at, session_id) marks it sent in the same
     write, for a submit that leaves right after."""
-    lease = timedelta(seconds=option("LEASE_S"))
     return bool(
         ScheduleRun.objects.filter(pk=run_pk, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING,
-            stage=stage,
-            started_at=now,
-            worker=worker,
-            lease_expires_at=now + lease,
-            **sending,
+            **claim_fields(worker, now, stage=stage, **sending)
         )
     )
+
+
+def claim_fields(worker: str, now: datetime, *, stage: str, **sending) -> dict:
+    """What a claim writes on a queued run."""
+    return {
+        "status": RunStatus.RUNNING,
+        "stage": stage,
+        "started_at": now,
+        "worker": worker,
+        "lease_expires_at": now + timedelta(seconds=option("LEASE_S")),
+        **sending,
+    }
 
 
 def execute_run(run_pk: int) -> str:
@@ -72,27 +78,24 @@ def execute_run(run_pk: int) -> str:
     if run is None or run.status != RunStatus.QUEUED:
         log.info("run %s: already claimed or finished; duplicate delivery ignored", run_pk)
         return "duplicate"
-    worker = worker_name()
     request = build_request(run)
-    background = remote_runs.is_background_run(request)
-    stage = RunStage.SUBMITTING if background else RunStage.EXECUTING
-    claimed = _claim_within_limit(run, worker, request) if background else None
-    if claimed is None:
-        claimed = claim_run(run_pk, worker, db_now(), stage=stage)
-    if claimed == "held":
-        return "held"
-    if not claimed:
-        log.info("run %s: already claimed or finished; duplicate delivery ignored", run_pk)
-        return "duplicate"
-    run.refresh_from_db()
-    request.claimed_at = run.started_at
-    if background:
-        status = submit(run, request, worker)
-        if option("DISPATCH") in ("inline", "thread"):
+    if remote_runs.is_background_run(request):
+        from scheduler_admin.engine.start_batch import start_background_runs
+
+        # One path for one run and for a batch: claimed within the target's
+        # max_in_flight, sent, its run id stored.
+        status = start_background_runs([run_pk], worker_name()).get(run_pk, "duplicate")
+        if status not in ("held", "duplicate") and option("DISPATCH") in ("inline", "thread"):
             from scheduler_admin.engine.follow import follow_until_done
 
             return follow_until_done(run_pk)
         return status
+    worker = worker_name()
+    if not claim_run(run_pk, worker, db_now(), stage=RunStage.EXECUTING):
+        log.info("run %s: already claimed or finished; duplicate delivery ignored", run_pk)
+        return "duplicate"
+    run.refresh_from_db()
+    request.claimed_at = run.started_at
     if not request.target.is_local:
         # A plain request: stored as sent before it leaves, so a lost worker's request
         # is sent again with the same Idempotency-Key rather than as a new attempt.
@@ -116,16 +119,17 @@ def execute_runs(run_pks: list[int]) -> dict[int, str]:
     so a second delivery of the batch, or of one of its runs, does nothing)."""
     if isinstance(run_pks, int):  # a message queued by an older version: one run
         run_pks = [run_pks]
-    if len(run_pks) == 1:
-        return {run_pks[0]: execute_run(run_pks[0])}
+    from scheduler_admin.engine.on_time import wait_for_scheduled_time
     from scheduler_admin.engine.start_batch import start_background_runs
 
     # Background runs on agent servers: claimed, sent and stored together (a few
     # transactions for the batch); the rest (local runtime, plain requests) one by one.
+    # Runs written ahead of their time leave at their time (engine/on_time.py).
     results = start_background_runs(run_pks, worker_name())
     run_pks = [pk for pk in run_pks if pk not in results]
     if not run_pks:
         return results
+    wait_for_scheduled_time(run_pks)
 
     def one(pk: int) -> str:
         from scheduler_admin.ops.logs import log_context
@@ -143,42 +147,6 @@ def execute_runs(run_pks: list[int]) -> dict[int, str]:
     with ThreadPoolExecutor(len(run_pks), thread_name_prefix="start") as pool:
         results.update(zip(run_pks, pool.map(one, run_pks), strict=True))
     return results
-
-
-def _claim_within_limit(run: ScheduleRun, worker: str, request: RunRequest):
-    """Claim a background run and mark it sent (it leaves right after: from this write
-    on, recovery looks it up on the server rather than send it again) — unless the
-    target already has ``max_in_flight`` runs: then the run goes back to waiting
-    (queued, not failed, not skipped) and is sent again shortly."""
-    target = run.schedule.target
-    with transaction.atomic():
-        # Lock the target row (PostgreSQL): claimers of one target take turns, so the
-        # count below stays true until the claim commits. SQLite's write lock does it.
-        Target.objects.select_for_update().filter(pk=target.pk).exists()
-        now = db_now()
-        if ScheduleRun.objects.in_flight_on(target.pk).count() >= target.max_in_flight:
-            ScheduleRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-                dispatched_at=None, not_before=now + timedelta(seconds=BUSY_WAIT_S)
-            )
-            log.info("run %s: %s is at its max_in_flight; waiting", run.pk, target)
-            return "held"
-        return claim_run(
-            run.pk,
-            worker,
-            now,
-            stage=RunStage.SUBMITTING,
-            request_sent_at=now,
-            deadline_at=now + timedelta(seconds=request.timeout_s),
-            session_id=remote_runs.session_for(request)[:64],
-        )
-
-
-def submit(run: ScheduleRun, request: RunRequest, worker: str) -> str:
-    """Send the background run and store what came back; return what happened."""
-    trace = FiringTrace(request, trace_id=trace_id_for(run.pk))
-    with LeaseKeeper(run.pk, worker):
-        result = send_submit(request, trace)
-    return store_submit(run, request, worker, result, trace)
 
 
 def send_submit(request: RunRequest, trace: FiringTrace) -> remote_runs.Submitted:

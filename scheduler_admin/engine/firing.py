@@ -10,11 +10,15 @@ Exactly once per scheduled time rests on three things:
 Planning (walking cron times) happens before the write transaction, from a plain
 read; the claim then keeps only the schedules whose planned inputs are unchanged, so
 a long catch-up never holds SQLite's write lock (workers renew leases through it).
+
+Runs are written FIRE_AHEAD_S before their time (``horizon``) and handed over at
+once; the worker holds them until their time (engine/on_time.py). Overlap is judged
+at writing time, that much early.
 """
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
 
@@ -61,28 +65,35 @@ def fire_due(now: datetime) -> list[int]:
     A broker failure does not stop the firing: every batch is committed, its runs stay
     queued for dispatch_ready, and the error is raised at the end so the loop logs it.
     """
-    fired: list[int] = []
-    broker_error: Exception | None = None
+    horizon = now + timedelta(seconds=option("FIRE_AHEAD_S"))
+    to_send: list[int] = []
     batch_size = option("BATCH_SIZE")
     while True:
-        batch, error = _fire_batch(now, batch_size)
-        fired += batch.sent
-        broker_error = error or broker_error
+        batch = _fire_batch(now, horizon, batch_size)
+        to_send += batch.sent
         # Fewer than a batch read: done. None claimed: the rest is another scheduler's.
         if batch.read < batch_size or not batch.claimed:
             break
-    if broker_error:
-        raise broker_error
-    return fired
+    # Handed over together, after every batch is committed: the workers get the burst
+    # in as many tasks as they are (engine/dispatch.py), not a batch at a time.
+    try:
+        return hand_over(to_send, now)
+    except Exception as exc:
+        log.error(
+            "could not hand %d run(s) to the broker (%r); they stay queued", len(to_send), exc
+        )
+        raise
 
 
-def _fire_batch(now: datetime, batch_size: int) -> tuple[_Batch, Exception | None]:
-    candidates = {s.pk: s for s in Schedule.objects.due(now).only(*_FIELDS)[:batch_size]}
+def _fire_batch(now: datetime, horizon: datetime, batch_size: int) -> _Batch:
+    """Claim and write one batch of schedules due by ``horizon``; ``sent`` lists the
+    runs to hand over."""
+    candidates = {s.pk: s for s in Schedule.objects.due(horizon).only(*_FIELDS)[:batch_size]}
     if not candidates:
-        return _Batch(0, 0, []), None
-    plans = {pk: _plan(schedule, now) for pk, schedule in candidates.items()}
+        return _Batch(0, 0, [])
+    plans = {pk: _plan(schedule, horizon) for pk, schedule in candidates.items()}
     with transaction.atomic():
-        due = Schedule.objects.due(now).filter(pk__in=list(candidates))
+        due = Schedule.objects.due(horizon).filter(pk__in=list(candidates))
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
         schedules = [
@@ -91,7 +102,7 @@ def _fire_batch(now: datetime, batch_size: int) -> tuple[_Batch, Exception | Non
             if all(getattr(s, f) == getattr(candidates[s.pk], f) for f in _PLAN_INPUTS)
         ]
         if not schedules:
-            return _Batch(len(candidates), 0, []), None
+            return _Batch(len(candidates), 0, [])
         runs, released = _plan_runs(schedules, plans, now)
         runs = _insert(runs)
         Schedule.objects.bulk_update(schedules, ["next_run_at", "enabled", "paused_reason"])
@@ -100,14 +111,7 @@ def _fire_batch(now: datetime, batch_size: int) -> tuple[_Batch, Exception | Non
     to_send = released + [
         r.pk for r in runs if r.status == RunStatus.QUEUED and not r.held_for_overlap
     ]
-    try:
-        sent = hand_over(to_send, now)
-    except Exception as exc:  # noqa: BLE001 - raised again by fire_due after the batches
-        log.error(
-            "could not hand %d run(s) to the broker (%r); they stay queued", len(to_send), exc
-        )
-        return _Batch(len(candidates), len(schedules), []), exc
-    return _Batch(len(candidates), len(schedules), sent), None
+    return _Batch(len(candidates), len(schedules), to_send)
 
 
 def _plan(schedule: Schedule, now: datetime) -> FiringPlan | Exception:
@@ -253,7 +257,9 @@ def _queued(schedule, scheduled_for, now, trigger, missed, *, held) -> ScheduleR
         scheduled_for=scheduled_for,
         trigger=trigger,
         status=RunStatus.QUEUED,
-        not_before=now,
+        # Written ahead of its time: should the handover be lost, dispatch_ready
+        # sends it once its time has come.
+        not_before=max(now, scheduled_for),
         queued_at=now,
         # Not yet dispatched: marked once the broker has it (dispatch.hand_over). If we
         # die before, dispatch_ready sends it within a second or two.

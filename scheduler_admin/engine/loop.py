@@ -73,9 +73,13 @@ STEPS = (
 
 
 def seconds_until_next_wake(now: datetime, poll_s: float) -> float:
-    """Until the earliest due schedule or queued retry, but never longer than poll_s;
-    0 if something is due already (another scheduler holds it, or it waits its turn)."""
-    candidates = [Schedule.objects.next_due_at()]
+    """Until the earliest due schedule (less FIRE_AHEAD_S: it is written that early) or
+    queued retry, but never longer than poll_s; 0 if something is due already (another
+    scheduler holds it, or it waits its turn)."""
+    due_at = Schedule.objects.next_due_at()
+    if due_at is not None:
+        due_at -= timedelta(seconds=option("FIRE_AHEAD_S"))
+    candidates = [due_at]
     candidates.append(
         ScheduleRun.objects.awaiting_dispatch()
         .order_by("not_before")

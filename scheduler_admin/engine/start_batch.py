@@ -10,23 +10,28 @@ batch, or of one of its runs, does nothing.
 """
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from agentos_bridge import remote_runs
 from agentos_bridge.firing_trace import FiringTrace, trace_id_for
 from scheduler_admin.engine.clock import db_now
 from scheduler_admin.engine.db_retry import until_it_lands
+from scheduler_admin.engine.dispatch import MAX_RUNS_PER_TASK
 from scheduler_admin.engine.execution import (
     BUSY_WAIT_S,
+    FIRST_CHECK_S,
     LeaseKeeper,
     build_request,
-    claim_run,
+    claim_fields,
     send_submit,
     store_submit,
 )
+from scheduler_admin.engine.on_time import wait_for_scheduled_time
+from scheduler_admin.engine.row_updates import update_runs
 from scheduler_admin.models import RunStage, RunStatus, ScheduleRun, Target
 
 log = logging.getLogger(__name__)
@@ -45,6 +50,7 @@ def start_background_runs(run_pks: list[int], worker: str) -> dict[int, str]:
     mine = [pk for pk in run_pks if pk in runs and remote_runs.is_background_run(requests[pk])]
     if not mine:
         return {}
+    wait_for_scheduled_time(mine)  # loaded and built ahead; claimed and sent on time
     claimed, held = until_it_lands(
         lambda: _claim(mine, runs, requests, worker), f"claiming {len(mine)} runs"
     )
@@ -53,33 +59,45 @@ def start_background_runs(run_pks: list[int], worker: str) -> dict[int, str]:
     if not claimed:
         return results
     for pk in claimed:
-        runs[pk].refresh_from_db()
         requests[pk].claimed_at = runs[pk].started_at
     traces = {pk: FiringTrace(requests[pk], trace_id=trace_id_for(pk)) for pk in claimed}
     with LeaseKeeper(list(claimed), worker):
-        with ThreadPoolExecutor(len(claimed), thread_name_prefix="submit") as pool:
-            sent = dict(
-                zip(
-                    claimed,
-                    pool.map(lambda pk: send_submit(requests[pk], traces[pk]), claimed),
-                    strict=True,
-                )
-            )
+        sends = submit_pool().map(lambda pk: send_submit(requests[pk], traces[pk]), claimed)
+        sent = dict(zip(claimed, sends, strict=True))
 
     def store() -> dict[int, str]:
         with transaction.atomic():
-            return {
+            stored = _store_run_ids({pk: sent[pk] for pk in claimed}, worker)
+            # The rest one by one: definite outcomes, busy answers, lost answers, and
+            # runs that changed hands or stage meanwhile (reaped, being cancelled).
+            return stored | {
                 pk: store_submit(runs[pk], requests[pk], worker, sent[pk], traces[pk])
                 for pk in claimed
+                if pk not in stored
             }
 
     results.update(until_it_lands(store, f"storing {len(claimed)} submits"))
     return results
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def submit_pool() -> ThreadPoolExecutor:
+    """This process's submit threads, kept between batches: starting 250 threads for
+    every burst cost a worker a quarter of a second before its last submit left."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(MAX_RUNS_PER_TASK, thread_name_prefix="submit")
+        return _pool
+
+
 def _claim(pks, runs, requests, worker) -> tuple[list[int], list[int]]:
     """Claim and mark sent, in one transaction, the runs each target has room for; the
-    others wait queued (not failed, not skipped) and are sent again shortly."""
+    others wait queued (not failed, not skipped) and are sent again shortly. The runs in
+    ``runs`` are updated in memory to what the claim wrote."""
     claimed, held = [], []
     with transaction.atomic():
         now = db_now()
@@ -91,25 +109,72 @@ def _claim(pks, runs, requests, worker) -> tuple[list[int], list[int]]:
             # lock on SQLite), so the count stays true until the claims commit.
             target = Target.objects.select_for_update().get(pk=target_id)
             room = target.max_in_flight - ScheduleRun.objects.in_flight_on(target_id).count()
-            for pk in group:
-                request = requests[pk]
-                if room <= 0:
-                    ScheduleRun.objects.filter(pk=pk, status=RunStatus.QUEUED).update(
-                        dispatched_at=None, not_before=now + timedelta(seconds=BUSY_WAIT_S)
-                    )
-                    held.append(pk)
-                    continue
-                if claim_run(
-                    pk,
-                    worker,
-                    now,
-                    stage=RunStage.SUBMITTING,
-                    request_sent_at=now,
-                    deadline_at=now + timedelta(seconds=request.timeout_s),
-                    session_id=remote_runs.session_for(request)[:64],
-                ):
-                    claimed.append(pk)
-                    room -= 1
+            still = ScheduleRun.objects.filter(pk__in=group, status=RunStatus.QUEUED)
+            if connection.features.has_select_for_update_skip_locked:
+                still = still.select_for_update(skip_locked=True)
+            queued = set(still.values_list("pk", flat=True))
+            waiting = [pk for pk in group if pk in queued]
+            take, wait = waiting[: max(0, room)], waiting[max(0, room) :]
+            if wait:
+                ScheduleRun.objects.filter(pk__in=wait, status=RunStatus.QUEUED).update(
+                    dispatched_at=None, not_before=now + timedelta(seconds=BUSY_WAIT_S)
+                )
+                held += wait
+            if not take:
+                continue
+            fields = claim_fields(worker, now, stage=RunStage.SUBMITTING, request_sent_at=now)
+            values = {
+                pk: {
+                    **fields,
+                    "deadline_at": now + timedelta(seconds=requests[pk].timeout_s),
+                    "session_id": remote_runs.session_for(requests[pk])[:64],
+                }
+                for pk in take
+            }
+            # The rows are locked (or the database is): every one is still queued, ours.
+            update_runs(values, status=RunStatus.QUEUED)
+            for pk, row in values.items():
+                for name, value in row.items():
+                    setattr(runs[pk], name, value)
+            claimed += take
     if held:
         log.info("%s runs wait: their agent server is at its max_in_flight", len(held))
     return claimed, held
+
+
+def _store_run_ids(sent: dict, worker: str) -> dict[int, str]:
+    """The common answer, a run id, stored for the batch in one statement, on the same
+    conditions as store_submit: still ours and still submitting. Returns the runs it
+    stored; store_submit takes the others."""
+    submitted = {
+        pk: result
+        for pk, result in sent.items()
+        if result.run_id and result.outcome is None and result.busy_for_s is None
+    }
+    if not submitted:
+        return {}
+    first_check = db_now() + timedelta(seconds=FIRST_CHECK_S)
+    update_runs(
+        {
+            pk: {
+                "run_id": result.run_id,
+                "session_id": result.session_id,
+                "status_code": result.status_code,
+                "stage": RunStage.FOLLOWING,
+                "next_check_at": first_check,
+                "worker": "",
+                "lease_expires_at": None,
+            }
+            for pk, result in submitted.items()
+        },
+        status=RunStatus.RUNNING,
+        worker=worker,
+        stage=RunStage.SUBMITTING,
+    )
+    now_followed = ScheduleRun.objects.filter(
+        pk__in=list(submitted), stage=RunStage.FOLLOWING, worker=""
+    ).values_list("pk", "run_id")
+    stored = {pk for pk, run_id in now_followed if run_id == submitted[pk].run_id}
+    for pk in stored:
+        log.info("run %s: submitted as %s", pk, submitted[pk].run_id)
+    return dict.fromkeys(stored, "submitted")

@@ -8,6 +8,7 @@ import asyncio
 import collections
 import os
 import re
+import time
 
 from agno.db.sqlite import SqliteDb
 from agno.media import Audio, Image
@@ -153,6 +154,7 @@ app = agent_os.get_app()
 # What the tests count on the server's side, and the faults they ask for.
 COUNTS: collections.Counter = collections.Counter()
 FAULTS = {"slow_answers": 0, "slow_answer_s": 0.0}
+ARRIVALS: dict[str, float] = {}  # when each attempt's first submit arrived (wall clock)
 RUN_SUBMIT = re.compile(r"^/(agents|teams|workflows)/[^/]+/runs$")
 RUN_CANCEL = re.compile(r"^/(agents|teams|workflows)/[^/]+/runs/[^/]+/cancel$")
 RUN_CONTINUE = re.compile(r"^/(agents|teams|workflows)/[^/]+/runs/([^/]+)/continue$")
@@ -168,6 +170,7 @@ async def count_and_fault(request, call_next):
     if submit:
         COUNTS[f"submit:{key}"] += 1
         COUNTS["submits"] += 1
+        ARRIVALS.setdefault(key, time.time())
     if request.method == "POST" and RUN_CANCEL.match(path):
         COUNTS[f"cancel:{key}"] += 1
     resumed = request.method == "POST" and RUN_CONTINUE.match(path)
@@ -191,3 +194,8 @@ async def counts():
 async def faults(slow_answers: int = 0, slow_answer_s: float = 0.0):
     FAULTS.update(slow_answers=slow_answers, slow_answer_s=slow_answer_s)
     return FAULTS
+
+
+@app.get("/test/arrivals")
+async def arrivals():
+    return ARRIVALS

@@ -246,3 +246,29 @@ def test_a_batch_beyond_the_targets_room_leaves_the_rest_waiting(agentos_target,
     assert sorted(results.values()) == ["held", "submitted"]
     waiting = ScheduleRun.objects.get(status=RunStatus.QUEUED)
     assert waiting.dispatched_at is None and submits(agentos, waiting) == 0
+
+
+def test_a_run_written_ahead_of_its_time_reaches_the_agent_server_at_its_time(
+    agentos_target, agentos, settings
+):
+    from scheduler_admin.engine.execution import execute_runs
+    from scheduler_admin.engine.firing import fire_due
+    from scheduler_admin.models import Schedule
+
+    settings.SCHEDULER = {**settings.SCHEDULER, "FIRE_AHEAD_S": 2.0}
+    schedule = make_schedule(
+        target=agentos_target,
+        endpoint="/workflows/slow/runs",
+        payload={"message": "go"},
+        cron_expr="* * * * *",
+    )
+    Schedule.objects.filter(pk=schedule.pk).update(next_run_at=db_now() + timedelta(seconds=1.5))
+    [pk] = fire_due(db_now())  # written 1.5 s early
+    assert execute_runs([pk]) == {pk: "submitted"}
+    run = ScheduleRun.objects.get(pk=pk)
+    arrived = requests.get(agentos.url + "/test/arrivals", timeout=5).json()[run.idempotency_key]
+    # The server's own clock: the submit arrived at the scheduled time, not before it.
+    assert 0 <= arrived - run.scheduled_for.timestamp() < 1.0
+    assert run.request_sent_at >= run.scheduled_for
+    assert follow_until_done(run.pk) == RunStatus.SUCCESS
+    assert submits(agentos, run) == 1

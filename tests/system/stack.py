@@ -50,6 +50,7 @@ class Stack:
             "SCHEDULER_DISPATCH": "django_q",
             "SCHEDULER_LEASE_S": "3",
             "SCHEDULER_POLL_INTERVAL_S": "0.5",
+            "SCHEDULER_FIRE_AHEAD_S": "2",
             "Q_WORKERS": "2",
             "PYTHONPATH": str(ROOT),
             **env,
