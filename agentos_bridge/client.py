@@ -13,6 +13,7 @@ import math
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -226,6 +227,21 @@ def send(
     return response
 
 
+# Threads that carry send_by's requests, kept between calls (a new thread per request
+# was a tenth of a busy follower's time). A call abandoned at its deadline holds its
+# thread until its socket read times out; past CALL_THREADS of those, calls wait.
+CALL_THREADS = 512
+_call_pool: ThreadPoolExecutor | None = None
+
+
+def _calls() -> ThreadPoolExecutor:
+    global _call_pool
+    with _sessions_lock:
+        if _call_pool is None:
+            _call_pool = ThreadPoolExecutor(CALL_THREADS, thread_name_prefix="http")
+        return _call_pool
+
+
 def send_by(
     deadline: float,
     target: TargetInfo,
@@ -240,7 +256,7 @@ def send_by(
     the server does: a server that trickles its headers or body a byte at a time is
     given up on at the deadline, not at the next quiet read.
 
-    The request runs in a daemon thread that is abandoned at the deadline (its socket
+    The request runs in a pool thread that is abandoned at the deadline (its socket
     read times out on its own later); the answer is then unknown (delivered=None)."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
@@ -275,12 +291,14 @@ def send_by(
         finally:
             done.set()
 
-    threading.Thread(target=call, name=f"http {method} {path}"[:60], daemon=True).start()
+    started = _calls().submit(call)
     if not done.wait(remaining):
+        # Never started (every call thread busy): certainly not sent.
+        never_sent = started.cancel()
         raise CallError(
             f"Deadline: {target.name} did not answer {method} {path} within {remaining:.3g} s",
             retryable=True,
-            delivered=None,
+            delivered=False if never_sent else None,
         )
     if "error" in result:
         raise result["error"]

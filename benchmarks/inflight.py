@@ -246,6 +246,19 @@ def report(rows, arrivals, args, rss_start, rss_peak, rss_end) -> None:
             f"  recorded after  p50 {percentile(after, 50):.2f} s"
             f"  p99 {percentile(after, 99):.2f} s"
         )
+        # By due minute: the first has no history yet (the follower learns a
+        # schedule's usual duration from its runs, engine/follow.py interval_s).
+        minutes = sorted({parse_time(r[0]).replace(second=0, microsecond=0) for r in done})
+        for index, minute in enumerate(minutes, 1):
+            part = [
+                (parse_time(r[3]) - parse_time(r[2])).total_seconds() - args.sleep
+                for r in done
+                if parse_time(r[0]).replace(second=0, microsecond=0) == minute
+            ]
+            print(
+                f"    minute {index}      p50 {percentile(part, 50):.2f} s"
+                f"  p99 {percentile(part, 99):.2f} s"
+            )
     print(f"  RSS (MB)        start {rss_start:.0f}  peak {rss_peak:.0f}  end {rss_end:.0f}")
 
 

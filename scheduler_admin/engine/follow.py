@@ -26,10 +26,11 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from agentos_bridge import remote_runs
@@ -37,7 +38,7 @@ from agentos_bridge.firing_trace import finish_followed
 from agentos_bridge.outcome import Outcome
 from scheduler_admin.engine.clock import db_now
 from scheduler_admin.engine.config import option
-from scheduler_admin.engine.db_retry import until_it_lands
+from scheduler_admin.engine.db_retry import is_blip, until_it_lands
 from scheduler_admin.engine.execution import build_request
 from scheduler_admin.engine.outcomes import record_outcome
 from scheduler_admin.models import ImportStatus, RunStage, RunStatus, ScheduleRun
@@ -47,9 +48,14 @@ log = logging.getLogger(__name__)
 
 CHECK_LEASE_S = 60.0
 FAR_INTERVAL_S = 10.0
+# Imports taken per claim: the rest of a follower's threads stay free for checks.
+IMPORTS_PER_CLAIM = 8
 # How long after a run ends its trace may still be on its way to the server's store.
 TRACE_LATE_S = 8.0
 FIRST_INTERVAL_S = 0.5
+# Around a run's usual end: how often it is looked at, and how early the looking starts.
+CLOSE_INTERVAL_S = 0.5
+EARLY_S = 0.5
 # How long past its deadline an unreachable server is still asked about a run.
 GIVE_UP_AFTER_S = 600.0
 
@@ -66,14 +72,21 @@ def follower_name() -> str:
 def interval_s(run: ScheduleRun, now: datetime, expected_s: float | None = None) -> float:
     """When to look again. Young runs often (a tenth of their age, at least
     FIRST_INTERVAL_S); at most every FOLLOW_MAX_INTERVAL_S. When the schedule's recent
-    runs say how long a run takes, a run far from that end is looked at rarely (half
-    the time left, at most FAR_INTERVAL_S), then closely around it."""
+    runs say how long a run takes, a run is looked at rarely until just before that
+    usual end (at most FAR_INTERVAL_S apart), then every CLOSE_INTERVAL_S for a while:
+    a thousand runs of a known length cost a few checks each, and their ends are seen
+    within a fraction of a second."""
     since = run.request_sent_at or run.started_at or now
     age = max(0.0, (now - since).total_seconds())
     near = min(max(FIRST_INTERVAL_S, age / 10), option("FOLLOW_MAX_INTERVAL_S"))
-    if expected_s and age >= 2 and expected_s - age > 2 * near:
-        return max(near, min(FAR_INTERVAL_S, (expected_s - age) / 2))
-    return near
+    if not expected_s:
+        return near
+    until_end = expected_s - EARLY_S - age
+    if until_end > CLOSE_INTERVAL_S:
+        return min(FAR_INTERVAL_S, until_end)
+    if age <= expected_s * 1.2 + 2:
+        return min(near, CLOSE_INTERVAL_S)
+    return near  # longer than usual: back to the plain back-off
 
 
 _expected: dict[int, tuple[float, float | None]] = {}
@@ -81,10 +94,13 @@ _expected_lock = threading.Lock()
 
 
 def expected_duration_s(schedule_id: int) -> float | None:
-    """The median duration of the schedule's last 5 successful runs, cached a minute."""
+    """How long the schedule's runs take: the shortest of its last 5 successful runs
+    (one is enough), cached a minute. The shortest, because a recorded duration also
+    holds the time it took us to see the end."""
     with _expected_lock:
         cached = _expected.get(schedule_id)
-    if cached and time.monotonic() - cached[0] < 60:
+    # Known: kept a minute. Not known yet: asked again soon (the first run may end).
+    if cached and time.monotonic() - cached[0] < (60 if cached[1] else 5):
         return cached[1]
     durations = list(
         ScheduleRun.objects.filter(schedule_id=schedule_id, status=RunStatus.SUCCESS)
@@ -92,24 +108,28 @@ def expected_duration_s(schedule_id: int) -> float | None:
         .order_by("-pk")
         .values_list("duration_ms", flat=True)[:5]
     )
-    value = sorted(durations)[len(durations) // 2] / 1000 if len(durations) >= 3 else None
+    value = min(durations) / 1000 if durations else None
     with _expected_lock:
         _expected[schedule_id] = (time.monotonic(), value)
     return value
 
 
 class Deferred:
-    """ "Look again at" times gathered from the check threads and written together, in
-    one transaction per pass: a thousand runs in flight cost a few commits a second,
-    not one per check (SQLite has one writer)."""
+    """Writes gathered from the check threads and made together, in one transaction per
+    pass: next-check times and outcomes. On SQLite, with one writer, thirty-two threads
+    each taking the write lock for its own small write spent most of their time in the
+    busy handler's sleeps; a thousand runs ending at once now cost a few commits.
+
+    Each write runs in a savepoint: one the database refuses is logged and dropped
+    (its run's check lease brings it back), the others land. A blip retries the lot."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: list[tuple] = []
+        self._items: list[tuple[str, Callable[[], object]]] = []
 
-    def add(self, item: tuple) -> None:
+    def add(self, what: str, write: Callable[[], object]) -> None:
         with self._lock:
-            self._items.append(item)
+            self._items.append((what, write))
 
     def flush(self) -> int:
         with self._lock:
@@ -117,17 +137,21 @@ class Deferred:
         if not items:
             return 0
 
-        def write() -> None:
+        def write_all() -> None:
             with transaction.atomic():
-                for pk, follower, stage, when, changes in items:
-                    ScheduleRun.objects.filter(
-                        pk=pk, follower=follower, status=RunStatus.RUNNING, stage=stage
-                    ).update(next_check_at=when, **changes)
+                for what, write in items:
+                    try:
+                        with transaction.atomic():
+                            write()
+                    except Exception as exc:
+                        if is_blip(exc):
+                            raise
+                        log.exception("follower: %s not stored (%s)", what, type(exc).__name__)
 
         try:
-            until_it_lands(write, f"{len(items)} next checks", budget_s=10)
+            until_it_lands(write_all, f"{len(items)} follower writes", budget_s=10)
         except Exception as exc:  # noqa: BLE001 - the claims' leases bring them back
-            log.warning("follower: next checks not stored (%s)", type(exc).__name__)
+            log.warning("follower: %s writes not stored (%s)", len(items), type(exc).__name__)
             connection.close()
         return len(items)
 
@@ -143,7 +167,13 @@ def claim_due(follower: str, now: datetime, limit: int, only_pk: int | None = No
         due = ScheduleRun.objects.due_for_check(now)
         if only_pk is not None:
             due = due.filter(pk=only_pk)
-        pks = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+        due = due.select_for_update(skip_locked=True)
+        # Runs in flight first: an import (of a run already recorded) only takes what
+        # room is left, so a wave of imports never delays an outcome.
+        pks = list(due.filter(status=RunStatus.RUNNING).values_list("pk", flat=True)[:limit])
+        if len(pks) < limit:
+            rest = due.exclude(status=RunStatus.RUNNING).values_list("pk", flat=True)
+            pks += list(rest[: min(limit - len(pks), IMPORTS_PER_CLAIM)])
         if pks:
             ScheduleRun.objects.filter(pk__in=pks).update(
                 next_check_at=now + timedelta(seconds=CHECK_LEASE_S), follower=follower
@@ -198,18 +228,27 @@ def _again_in(
     when = (now or db_now()) + timedelta(seconds=seconds)
     if run.deadline_at and run.stage == RunStage.FOLLOWING:
         when = min(when, run.deadline_at)
+    mine = _mine(run, follower, status=RunStatus.RUNNING, stage=run.stage)
     if _deferred is not None and "stage" not in changes:
-        _deferred.add((run.pk, follower, run.stage, when, changes))
+        _deferred.add(
+            f"run {run.pk}: next check", lambda: mine.update(next_check_at=when, **changes)
+        )
         return
     until_it_lands(
-        lambda: _mine(run, follower, status=RunStatus.RUNNING, stage=run.stage).update(
-            next_check_at=when, **changes
-        ),
+        lambda: mine.update(next_check_at=when, **changes),
         f"run {run.pk}: scheduling its next check",
     )
 
 
 def _close(run: ScheduleRun, follower: str, outcome: Outcome, *, note: str = "") -> str:
+    """Record the run's outcome (in a follower process: with the pass's other writes)."""
+    if _deferred is not None:
+        _deferred.add(f"run {run.pk}: outcome", lambda: _close_now(run, follower, outcome, note))
+        return outcome.status
+    return _close_now(run, follower, outcome, note)
+
+
+def _close_now(run: ScheduleRun, follower: str, outcome: Outcome, note: str) -> str:
     request = build_request(run)
     recorded = record_outcome(
         run, outcome, follower=follower, import_trace=bool(outcome.session_id or run.session_id)
@@ -363,14 +402,15 @@ def _import(run: ScheduleRun, follower: str) -> str:
 
 
 def _step_safely(run_pk: int, follower: str) -> str:
+    """A step in a pool thread. The thread keeps its database connection from step to
+    step (opening one per check was a fifth of the follower's time); a failed step
+    drops it, and the next one opens a fresh connection."""
     try:
         return step(run_pk, follower)
     except Exception as exc:  # noqa: BLE001 - the run is due again when the lease passes
         log.exception("run %s: follow step failed (%s); retried later", run_pk, type(exc).__name__)
         connection.close()
         return "error"
-    finally:
-        close_old_connections()
 
 
 def run_forever(stop: threading.Event, *, concurrency: int | None = None) -> None:
