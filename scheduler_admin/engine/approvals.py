@@ -13,6 +13,8 @@ A run the agent server reports PAUSED is closed as ``paused`` with its requireme
   lost, the process died, or the expiry step answered it): it asks the server first and
   sends the stored answer again only while the server still has the run paused at the
   same step.
+- A run of the built-in local runtime is continued by a worker instead
+  (engine/local_answers.py): same answer, same stages, no agent server.
 - ``expire_paused`` (a scheduler step) rejects or cancels runs whose pause timed out.
 """
 
@@ -24,6 +26,7 @@ from django.db import transaction
 from agentos_bridge import remote_runs
 from agentos_bridge.outcome import Outcome
 from scheduler_admin import validators
+from scheduler_admin.engine import local_answers
 from scheduler_admin.engine.audit import record
 from scheduler_admin.engine.clock import db_now
 from scheduler_admin.engine.db_retry import until_it_lands
@@ -84,18 +87,13 @@ def questions(run: ScheduleRun) -> list[dict]:
 
 
 def can_answer_here(run: ScheduleRun) -> bool:
-    """Workflow step requirements on an AgentOS are answered from the console. Not
-    (yet): an agent's or team's tool approvals (they would go back as ``tools``), and
-    runs of the built-in local runtime (its paused run is not kept past the worker)."""
+    """Workflow step requirements are answered from the console, on an AgentOS
+    (``POST …/continue``) and on the built-in local runtime (its paused runs are kept
+    in a pause store and continued by a worker: engine/local_answers.py). Not (yet): an
+    agent's or team's tool approvals (they would go back as ``tools``)."""
     request = build_request(run)
     kind = remote_runs.component(request.endpoint)
-    return bool(
-        kind
-        and kind[0] == "workflows"
-        and not request.target.is_local
-        and run.run_id
-        and questions(run)
-    )
+    return bool(kind and kind[0] == "workflows" and run.run_id and questions(run))
 
 
 def build_answer(run: ScheduleRun, decision: str, note: str = "", values: dict | None = None):
@@ -191,6 +189,8 @@ def deliver(run: ScheduleRun, holder: str) -> str:
     from scheduler_admin.engine.follow import _close
 
     request = build_request(run)
+    if request.target.is_local:
+        return local_answers.hand_to_worker(run, holder)
     sent = remote_runs.continue_run(
         request, run.run_id, run.session_id, run.answer.get("step_requirements") or []
     )
@@ -225,6 +225,10 @@ def resume(run: ScheduleRun, follower: str) -> str:
     from scheduler_admin.engine.follow import _close
 
     request = build_request(run)
+    if request.target.is_local:
+        # No worker took the answer within its lease (the message was lost, or waits
+        # behind long runs): send it again; the worker's claim makes a copy harmless.
+        return local_answers.hand_to_worker(run, follower)
     outcome, why = remote_runs.check(request, run.run_id, run.session_id)
     if outcome is None and why not in ("running", "pending"):
         until_it_lands(
