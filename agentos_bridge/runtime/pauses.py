@@ -9,8 +9,7 @@ runs that wait. Components that bring their own database keep their runs there, 
 AgentOS, and are continued from it.
 
 A file is fine on PostgreSQL deployments too: it holds only paused runs of the local
-runtime, and every worker that may continue them must see the same file (one machine,
-or a shared volume).
+runtime, and every worker that may continue them must see the same file (one machine).
 """
 
 import threading

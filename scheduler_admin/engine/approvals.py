@@ -87,13 +87,20 @@ def questions(run: ScheduleRun) -> list[dict]:
 
 
 def can_answer_here(run: ScheduleRun) -> bool:
-    """Workflow step requirements are answered from the console, on an AgentOS
-    (``POST …/continue``) and on the built-in local runtime (its paused runs are kept
-    in a pause store and continued by a worker: engine/local_answers.py). Not (yet): an
-    agent's or team's tool approvals (they would go back as ``tools``)."""
+    """What the console can answer: workflow step requirements, on an AgentOS
+    (``POST …/continue`` with ``step_requirements``) and on the built-in local runtime
+    (its paused runs are kept in a pause store and continued by a worker:
+    engine/local_answers.py); and an agent's or team's tool approvals on an AgentOS
+    (the tool executions go back as ``tools``, or a team's ``requirements``). Not (yet):
+    tool approvals of the local runtime's agents and teams."""
     request = build_request(run)
     kind = remote_runs.component(request.endpoint)
-    return bool(kind and kind[0] == "workflows" and run.run_id and questions(run))
+    return bool(
+        kind
+        and (kind[0] == "workflows" or not request.target.is_local)
+        and run.run_id
+        and questions(run)
+    )
 
 
 def build_answer(run: ScheduleRun, decision: str, note: str = "", values: dict | None = None):
@@ -106,6 +113,10 @@ def build_answer(run: ScheduleRun, decision: str, note: str = "", values: dict |
         if not isinstance(item, dict):
             continue
         item = {key: value for key, value in item.items() if key != "step_input"}
+        if isinstance(item.get("tool_execution"), dict):
+            item = _answer_tool(item, decision, note, values, clean_values)
+            answered.append(item)
+            continue
         if item.get("requires_user_input") and decision == APPROVE:
             clean, errors = validators.clean_user_input(
                 item.get("user_input_schema") or [], values or {}
@@ -126,6 +137,32 @@ def build_answer(run: ScheduleRun, decision: str, note: str = "", values: dict |
         answered.append(item)
     summary = {"decision": decision, "note": note, "values": clean_values}
     return answered, summary
+
+
+def _answer_tool(item: dict, decision: str, note: str, values, clean_values: dict) -> dict:
+    """An agent's or team's requirement (a tool execution) answered as agno's
+    ``RunRequirement.confirm/reject/provide_user_input`` would: on the requirement and
+    on its tool execution, which is what AgentOS reads back."""
+    tool = dict(item["tool_execution"])
+    if tool.get("requires_user_input") and decision == APPROVE:
+        clean, errors = validators.clean_user_input(
+            tool.get("user_input_schema") or [], values or {}
+        )
+        if errors:
+            raise AnswerError("Some fields need another look.", errors)
+        filled = [
+            {**field, "value": clean.get(field.get("name"))}
+            for field in tool.get("user_input_schema") or []
+            if isinstance(field, dict)
+        ]
+        tool["user_input_schema"] = item["user_input_schema"] = filled
+        tool["answered"] = True
+        clean_values.update(clean)
+    if tool.get("requires_confirmation") or decision == REJECT:
+        tool["confirmed"] = item["confirmation"] = decision == APPROVE
+        if decision == REJECT:
+            tool["confirmation_note"] = item["confirmation_note"] = note or None
+    return {**item, "tool_execution": tool}
 
 
 def answer(
@@ -254,12 +291,18 @@ def resume(run: ScheduleRun, follower: str) -> str:
 
 
 def _steps(requirements) -> list:
+    """What a run waits at: its workflow steps, or its agent's tool calls."""
     items = requirements if isinstance(requirements, list) else []
     return sorted(
-        str(item.get("step_id") or item.get("step_name"))
+        str(item.get("step_id") or item.get("step_name") or _tool_call(item))
         for item in items
         if isinstance(item, dict)
     )
+
+
+def _tool_call(item: dict) -> str | None:
+    tool = item.get("tool_execution")
+    return tool.get("tool_call_id") if isinstance(tool, dict) else None
 
 
 def expire_paused(now: datetime) -> list[int]:

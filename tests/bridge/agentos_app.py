@@ -9,11 +9,15 @@ import collections
 import os
 import re
 
+from agno.agent import Agent
 from agno.db.sqlite import SqliteDb
 from agno.media import Audio, Image
 from agno.os import AgentOS
+from agno.tools import tool
 from agno.workflow import Step, Workflow
 from agno.workflow.types import HumanReview, StepInput, StepOutput
+
+from tests.bridge.scripted_model import ScriptedModel
 
 
 def research(step_input: StepInput) -> StepOutput:
@@ -88,6 +92,12 @@ def illustrate(step_input: StepInput) -> StepOutput:
     )
 
 
+@tool(requires_confirmation=True)
+def send_emails(count: int) -> str:
+    """Send the newsletter to ``count`` readers (asks a person first)."""
+    return f"sent {count} emails"
+
+
 db = SqliteDb(db_file=os.environ.get("AGENTOS_TEST_DB", "/tmp/agentos-test.db"))
 
 workflows = [
@@ -146,7 +156,16 @@ workflows = [
     ),
 ]
 
-agent_os = AgentOS(id="bridge-tests", workflows=workflows, db=db, tracing=True)
+# An agent whose tool needs a person's confirmation (the model is scripted: no key).
+mailer = Agent(
+    id="mailer",
+    name="Mailer",
+    db=db,
+    model=ScriptedModel(calls=[("send_emails", {"count": 40})], reply="newsletter handled"),
+    tools=[send_emails],
+)
+
+agent_os = AgentOS(id="bridge-tests", agents=[mailer], workflows=workflows, db=db, tracing=True)
 app = agent_os.get_app()
 
 
