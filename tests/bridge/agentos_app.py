@@ -13,6 +13,7 @@ from agno.agent import Agent
 from agno.db.sqlite import SqliteDb
 from agno.media import Audio, Image
 from agno.os import AgentOS
+from agno.team import Team
 from agno.tools import tool
 from agno.workflow import Step, Workflow
 from agno.workflow.types import HumanReview, StepInput, StepOutput
@@ -165,7 +166,24 @@ mailer = Agent(
     tools=[send_emails],
 )
 
-agent_os = AgentOS(id="bridge-tests", agents=[mailer], workflows=workflows, db=db, tracing=True)
+# The same tool on a team's own model.
+mail_team = Team(
+    id="mail-team",
+    name="Mail team",
+    db=db,
+    members=[Agent(id="helper", name="Helper", model=ScriptedModel(reply="helped"))],
+    model=ScriptedModel(calls=[("send_emails", {"count": 40})], reply="newsletter handled"),
+    tools=[send_emails],
+)
+
+agent_os = AgentOS(
+    id="bridge-tests",
+    agents=[mailer],
+    teams=[mail_team],
+    workflows=workflows,
+    db=db,
+    tracing=True,
+)
 app = agent_os.get_app()
 
 

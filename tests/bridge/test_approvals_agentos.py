@@ -199,11 +199,18 @@ def test_a_pause_that_waits_too_long_is_rejected_or_cancelled_on_the_server(
         assert continues(agentos, run) == 0 and on_server["status"] == "PAUSED"
 
 
-@pytest.mark.parametrize("decision", ["approve", "reject"])
-def test_an_agents_tool_confirmation_is_answered_and_the_server_runs_the_tool_or_not(
-    agentos_target, agentos, decision
+@pytest.mark.parametrize(
+    ("kind", "component", "decision"),
+    [
+        ("agents", "mailer", "approve"),
+        ("agents", "mailer", "reject"),
+        ("teams", "mail-team", "approve"),
+    ],
+)
+def test_a_tool_confirmation_is_answered_and_the_server_runs_the_tool_or_not(
+    agentos_target, agentos, kind, component, decision
 ):
-    run = paused_run(agentos_target, "mailer", kind="agents")
+    run = paused_run(agentos_target, component, kind=kind)
     assert approvals.can_answer_here(run)
     [ask] = approvals.questions(run)
     assert (ask["kind"], ask["step"], ask["tool_args"]) == (
