@@ -101,6 +101,33 @@ def _run_component(request: RunRequest, kind: str, component_id: str, sent_at) -
         return Outcome.failure(str(exc), retryable=False, status_code=404, request_sent_at=sent_at)
     except ImproperlyConfigured as exc:  # LOCAL_AGNO_APP names nothing usable
         return Outcome.failure(str(exc), retryable=False, request_sent_at=sent_at)
+    return _execute(run, request, kind, sent_at)
+
+
+def continue_local(
+    request: RunRequest, run_id: str, session_id: str, step_requirements: list
+) -> Outcome:
+    """Continue a paused local workflow run with its answered step requirements, in a
+    thread joined with the schedule's timeout, as a new run is executed. Never raises."""
+    sent_at = _now()
+    match = RUN_PATH.match(request.endpoint.rstrip("/"))
+    if not match:
+        return Outcome.failure(
+            f"{request.endpoint} is not a local agent or workflow", retryable=False
+        )
+    try:
+        run = runner.prepare_continue(
+            match.group(1), match.group(2), run_id, session_id, step_requirements
+        )
+    except runner.UnknownComponent as exc:
+        return Outcome.failure(str(exc), retryable=False, status_code=404, request_sent_at=sent_at)
+    except ImproperlyConfigured as exc:
+        return Outcome.failure(str(exc), retryable=False, request_sent_at=sent_at)
+    return _execute(run, request, match.group(1), sent_at)
+
+
+def _execute(run: runner.LocalRun, request: RunRequest, kind: str, sent_at) -> Outcome:
+    """Start ``run`` and join it with the timeout, storing its trace as it goes."""
     runner.start(run)
     deadline = time.monotonic() + request.timeout_s
     while not run.done.wait(min(FLUSH_EVERY_S, max(0.0, deadline - time.monotonic()))):
@@ -110,9 +137,11 @@ def _run_component(request: RunRequest, kind: str, component_id: str, sent_at) -
             # trace shows where it was cut off (a step blocking in plain code stays open).
             run.done.wait(CANCEL_GRACE_S)
             _save(run, request, status="ERROR")
+            run.release()
             return _timeout(request, sent_at, run_id=run.run_id, session_id=run.session_id)
         _save(run, request)
     _save(run, request)
+    run.release()
     store_media(request.run_pk, run.body, source="local")
     outcome = finished(run.as_agentos(), kind, run.error)
     outcome.request_sent_at = sent_at

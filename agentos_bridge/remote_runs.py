@@ -232,19 +232,27 @@ CONTINUE_TIMEOUT_S = 10.0
 
 
 def continue_run(
-    request: RunRequest, run_id: str, session_id: str, step_requirements: list
+    request: RunRequest, run_id: str, session_id: str, requirements: list
 ) -> Continued:
-    """Send a person's answer to a paused workflow run. Tries a durable background
-    continue first; a stock AgentOS without a durable queue refuses it (409), and then
-    the answer is sent inline, bounded by CONTINUE_TIMEOUT_S: a continuation that
-    takes longer goes on on the server and the follower reads its end. Never raises."""
+    """Send a person's answer to a paused run: a workflow's answered
+    ``step_requirements``; an agent's tool executions as ``tools``; a team's
+    ``requirements``. For a workflow a durable background continue is tried first; a
+    stock AgentOS without a durable queue refuses it (409), and then the answer is sent
+    inline, bounded by CONTINUE_TIMEOUT_S: a continuation that takes longer goes on on
+    the server and the follower reads its end. Agents and teams are sent inline at once
+    (without a durable queue AgentOS would run a background continue inline anyway).
+    Never raises."""
     kind, component_id = component(request.endpoint)
     path = f"/{kind}/{component_id}/runs/{quote(run_id, safe='')}/continue"
-    form = {
-        "session_id": session_id,
-        "stream": "false",
-        "step_requirements": json.dumps(step_requirements),
-    }
+    form = {"session_id": session_id, "stream": "false"}
+    if kind == "agents":
+        tools = [item.get("tool_execution") for item in requirements if isinstance(item, dict)]
+        form["tools"] = json.dumps([tool for tool in tools if isinstance(tool, dict)])
+        return _send_continue(request, path, form)
+    if kind == "teams":
+        form["requirements"] = json.dumps(requirements)
+        return _send_continue(request, path, form)
+    form["step_requirements"] = json.dumps(requirements)
     result = _send_continue(request, path, {**form, "background": "true"})
     if result.state == "not paused" and "background=true continuation" in result.detail:
         result = _send_continue(request, path, form)

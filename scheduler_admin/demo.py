@@ -70,6 +70,16 @@ DEMO_SCHEDULES = [
         "retry_delay_s": 5,
     },
     {
+        "name": "publish the digest",
+        "description": "Drafts the digest, then waits in the approvals inbox: publish it? "
+        "Unanswered after an hour, it is rejected.",
+        "endpoint": "/workflows/publish-digest/runs",
+        "payload": {"message": "this week in agents"},
+        "cron_expr": "*/5 * * * *",
+        "pause_timeout_s": 3600,
+        "pause_timeout_action": "reject",
+    },
+    {
         "name": "slow pipeline",
         "description": "Five 4-second stages: shows a run in flight and its live trace.",
         "endpoint": "/workflows/slow/runs",

@@ -317,3 +317,6 @@ LOGGING = {
 # The agno agents, teams and workflows of the built-in `local` target: an import path
 # to an AgentOS object or a list of components (agentos_bridge/runtime/registry.py).
 LOCAL_AGNO_APP = env_str("LOCAL_AGNO_APP", "agentos_bridge.runtime.demo:workflows")
+# The local runtime's runs that paused for a person, kept until they are answered
+# (agentos_bridge/runtime/pauses.py): a SQLite file every worker can reach.
+LOCAL_AGNO_DB = env_str("LOCAL_AGNO_DB", str(BASE_DIR / "var" / "local-agno-pauses.sqlite3"))

@@ -18,3 +18,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # instead of failing with "database table is locked". One file per test process.
     (BASE_DIR / "var").mkdir(exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
+
+# The local runtime's paused runs: a file of this test process's own, too.
+LOCAL_AGNO_DB = str(BASE_DIR / "var" / f"test-pauses-{os.getpid()}.sqlite3")

@@ -6,7 +6,8 @@ One per row of the pattern table: sequential (digest), Parallel (fan-out), Loop 
 end condition and a Condition (quality-loop), Router (router); and cross-modal chaining:
 narrated-digest (draft → speech) and code-narration (a file of code → explanation →
 speech), spoken by espeak-ng (agentos_bridge.runtime.speech). Plus flaky (fails its first
-attempts: watch the retries) and slow (live progress).
+attempts: watch the retries), slow (live progress) and publish-digest (a step that asks a
+person "Publish the digest?" and waits in the approvals inbox).
 """
 
 import ast
@@ -121,6 +122,11 @@ async def slow_stage(step_input: StepInput) -> StepOutput:
     return StepOutput(content=step_input.previous_step_content or step_input.input)
 
 
+def publish_digest(step_input: StepInput) -> StepOutput:
+    """Runs only once a person approved it (the step's human review)."""
+    return StepOutput(content=f"Published: {step_input.previous_step_content}")
+
+
 def read_code(step_input: StepInput) -> StepOutput:
     """The Python file named by the message, relative to the project (never outside it)."""
     relative = str(step_input.input or "").strip() or "agentos_bridge/runtime/speech.py"
@@ -226,6 +232,21 @@ workflows = [
         name="Flaky upstream",
         description="Fails its first two attempts, then succeeds.",
         steps=[Step(name="call-upstream", executor=flaky, max_retries=0)],
+    ),
+    Workflow(
+        id="publish-digest",
+        name="Digest, published after a person approves",
+        description="Drafts the digest, then asks: publish it? Rejected: not published.",
+        steps=[
+            *digest_steps,
+            Step(
+                name="publish",
+                executor=publish_digest,
+                human_review=HumanReview(
+                    requires_confirmation=True, confirmation_message="Publish the digest?"
+                ),
+            ),
+        ],
     ),
     Workflow(
         id="slow",

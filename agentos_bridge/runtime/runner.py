@@ -5,7 +5,9 @@ AgentOS serves ``POST …/runs`` with ``background=true`` by calling the compone
 database; :class:`LocalRun` does the same in a thread with its own event loop, so a
 workflow module behaves here as on an AgentOS (same steps, same span names). A component
 without a database gets an in-memory one for the run: our durable record is the
-session, trace and artifact rows written by :meth:`LocalRun.save`.
+session, trace and artifact rows written by :meth:`LocalRun.save`; only a run that
+pauses for a person is kept beyond it (pauses.py), and a run made by
+:func:`prepare_continue` continues it with the answer, as AgentOS's ``…/continue`` does.
 
 The caller joins with a deadline and may :meth:`LocalRun.cancel`; ``save`` is called
 from the caller's thread, the only one that writes our tables.
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from agentos_bridge.runtime import registry, tracing
+from agentos_bridge.runtime import pauses, registry, tracing
 from agentos_bridge.spans import now, records_from_tree, save_trace
 
 _ATTEMPT_SUFFIX = re.compile(r"-\d+$")
@@ -48,7 +50,10 @@ class LocalRun:
     started: threading.Event = field(default_factory=threading.Event)  # run_id is known
     done: threading.Event = field(default_factory=threading.Event)
     collector: tracing.Collector = field(default_factory=tracing.Collector)
+    # Set for a continuation: the paused run's answered step requirements (dicts).
+    answered: list | None = None
     _component: Any = None
+    _in_store: bool = False  # the run lives in the pause store (pauses.py)
     _loop: asyncio.AbstractEventLoop | None = None
 
     def execute(self) -> None:
@@ -71,30 +76,63 @@ class LocalRun:
         original = registry.get(self.kind, self.component_id)
         # A fresh copy per run, as AgentOS makes one per request (create_fresh=True).
         component = original.deep_copy()
-        if component.db is None:
+        own_db = component.db is None
+        if own_db and self.answered is not None:
+            component.db, self._in_store = pauses.store(), True
+        elif own_db:
             from agno.db.in_memory import InMemoryDb
 
             component.db = InMemoryDb()
         self._component = component
-        extra = {"additional_data": {"series_key": self.series_key}}
-        pending = await component.arun(
-            input=self.message,
-            session_id=self.session_id,
-            background=True,
-            stream=False,
-            **(extra if self.kind == "workflows" else {}),
-        )
-        self.run_id = pending.run_id
-        self.status = "RUNNING"
-        self.started.set()
-        this = asyncio.current_task()
-        await asyncio.gather(*(task for task in asyncio.all_tasks() if task is not this))
+        if self.answered is not None:
+            await self._continue(component)
+        else:
+            extra = {"additional_data": {"series_key": self.series_key}}
+            pending = await component.arun(
+                input=self.message,
+                session_id=self.session_id,
+                background=True,
+                stream=False,
+                **(extra if self.kind == "workflows" else {}),
+            )
+            self.run_id = pending.run_id
+            self.status = "RUNNING"
+            self.started.set()
+            this = asyncio.current_task()
+            await asyncio.gather(*(task for task in asyncio.all_tasks() if task is not this))
         output = await component.aget_run_output(run_id=self.run_id, session_id=self.session_id)
         self.body = output.to_dict() if output is not None else None
         status = str((self.body or {}).get("status") or "ERROR").upper()
         self.status = status if status in TERMINAL else "ERROR"
         if self.status == "ERROR":
             self.error = str((self.body or {}).get("content") or "The run ended in ERROR")
+        if self.status == "PAUSED" and own_db and not self._in_store:
+            # Waiting for a person: kept beyond this worker, for whoever continues it.
+            pauses.keep(original, component, self.session_id, output)
+            self._in_store = True
+
+    async def _continue(self, component: Any) -> None:
+        """The answer goes back as AgentOS's ``POST …/continue`` sends it: the answered
+        step requirements, to ``acontinue_run`` of the run stored when it paused."""
+        from agno.workflow.types import StepRequirement
+
+        requirements = [StepRequirement.from_dict(item) for item in self.answered or []]
+        self.status = "RUNNING"
+        self.started.set()
+        await component.acontinue_run(
+            run_id=self.run_id,
+            session_id=self.session_id,
+            step_requirements=requirements,
+            stream=False,
+        )
+
+    def release(self) -> None:
+        """Once the run has ended for good (and was saved), drop it from the pause store."""
+        if self._in_store and self.done.is_set() and self.status != "PAUSED":
+            try:
+                pauses.forget(self.session_id)
+            except Exception:  # noqa: BLE001, S110 - a leftover session is harmless
+                pass
 
     def cancel(self) -> None:
         """Ask agno to stop the run and cancel its tasks (a step blocking in plain
@@ -203,6 +241,24 @@ def prepare(
         message=message,
         session_id=session_id or str(uuid.uuid4()),
         series_key=_ATTEMPT_SUFFIX.sub("", idempotency_key),
+    )
+
+
+def prepare_continue(
+    kind: str, component_id: str, run_id: str, session_id: str, answered: list
+) -> LocalRun:
+    """A continuation of the paused workflow run ``run_id`` with its answered step
+    requirements, not yet started. Raises UnknownComponent as :func:`prepare`."""
+    if kind != "workflows" or registry.get(kind, component_id) is None:
+        noun = {"agents": "Agent", "teams": "Team", "workflows": "Workflow"}[kind]
+        raise UnknownComponent(f"{noun} not found or not continuable here: {component_id}")
+    return LocalRun(
+        kind=kind,
+        component_id=component_id,
+        message="",
+        session_id=session_id,
+        run_id=run_id,
+        answered=list(answered),
     )
 
 

@@ -13,6 +13,8 @@ A run the agent server reports PAUSED is closed as ``paused`` with its requireme
   lost, the process died, or the expiry step answered it): it asks the server first and
   sends the stored answer again only while the server still has the run paused at the
   same step.
+- A run of the built-in local runtime is continued by a worker instead
+  (engine/local_answers.py): same answer, same stages, no agent server.
 - ``expire_paused`` (a scheduler step) rejects or cancels runs whose pause timed out.
 """
 
@@ -24,6 +26,7 @@ from django.db import transaction
 from agentos_bridge import remote_runs
 from agentos_bridge.outcome import Outcome
 from scheduler_admin import validators
+from scheduler_admin.engine import local_answers
 from scheduler_admin.engine.audit import record
 from scheduler_admin.engine.clock import db_now
 from scheduler_admin.engine.db_retry import until_it_lands
@@ -84,15 +87,17 @@ def questions(run: ScheduleRun) -> list[dict]:
 
 
 def can_answer_here(run: ScheduleRun) -> bool:
-    """Workflow step requirements on an AgentOS are answered from the console. Not
-    (yet): an agent's or team's tool approvals (they would go back as ``tools``), and
-    runs of the built-in local runtime (its paused run is not kept past the worker)."""
+    """What the console can answer: workflow step requirements, on an AgentOS
+    (``POST …/continue`` with ``step_requirements``) and on the built-in local runtime
+    (its paused runs are kept in a pause store and continued by a worker:
+    engine/local_answers.py); and an agent's or team's tool approvals on an AgentOS
+    (the tool executions go back as ``tools``, or a team's ``requirements``). Not (yet):
+    tool approvals of the local runtime's agents and teams."""
     request = build_request(run)
     kind = remote_runs.component(request.endpoint)
     return bool(
         kind
-        and kind[0] == "workflows"
-        and not request.target.is_local
+        and (kind[0] == "workflows" or not request.target.is_local)
         and run.run_id
         and questions(run)
     )
@@ -108,6 +113,10 @@ def build_answer(run: ScheduleRun, decision: str, note: str = "", values: dict |
         if not isinstance(item, dict):
             continue
         item = {key: value for key, value in item.items() if key != "step_input"}
+        if isinstance(item.get("tool_execution"), dict):
+            item = _answer_tool(item, decision, note, values, clean_values)
+            answered.append(item)
+            continue
         if item.get("requires_user_input") and decision == APPROVE:
             clean, errors = validators.clean_user_input(
                 item.get("user_input_schema") or [], values or {}
@@ -128,6 +137,32 @@ def build_answer(run: ScheduleRun, decision: str, note: str = "", values: dict |
         answered.append(item)
     summary = {"decision": decision, "note": note, "values": clean_values}
     return answered, summary
+
+
+def _answer_tool(item: dict, decision: str, note: str, values, clean_values: dict) -> dict:
+    """An agent's or team's requirement (a tool execution) answered as agno's
+    ``RunRequirement.confirm/reject/provide_user_input`` would: on the requirement and
+    on its tool execution, which is what AgentOS reads back."""
+    tool = dict(item["tool_execution"])
+    if tool.get("requires_user_input") and decision == APPROVE:
+        clean, errors = validators.clean_user_input(
+            tool.get("user_input_schema") or [], values or {}
+        )
+        if errors:
+            raise AnswerError("Some fields need another look.", errors)
+        filled = [
+            {**field, "value": clean.get(field.get("name"))}
+            for field in tool.get("user_input_schema") or []
+            if isinstance(field, dict)
+        ]
+        tool["user_input_schema"] = item["user_input_schema"] = filled
+        tool["answered"] = True
+        clean_values.update(clean)
+    if tool.get("requires_confirmation") or decision == REJECT:
+        tool["confirmed"] = item["confirmation"] = decision == APPROVE
+        if decision == REJECT:
+            tool["confirmation_note"] = item["confirmation_note"] = note or None
+    return {**item, "tool_execution": tool}
 
 
 def answer(
@@ -191,6 +226,8 @@ def deliver(run: ScheduleRun, holder: str) -> str:
     from scheduler_admin.engine.follow import _close
 
     request = build_request(run)
+    if request.target.is_local:
+        return local_answers.hand_to_worker(run, holder)
     sent = remote_runs.continue_run(
         request, run.run_id, run.session_id, run.answer.get("step_requirements") or []
     )
@@ -225,6 +262,10 @@ def resume(run: ScheduleRun, follower: str) -> str:
     from scheduler_admin.engine.follow import _close
 
     request = build_request(run)
+    if request.target.is_local:
+        # No worker took the answer within its lease (the message was lost, or waits
+        # behind long runs): send it again; the worker's claim makes a copy harmless.
+        return local_answers.hand_to_worker(run, follower)
     outcome, why = remote_runs.check(request, run.run_id, run.session_id)
     if outcome is None and why not in ("running", "pending"):
         until_it_lands(
@@ -250,12 +291,18 @@ def resume(run: ScheduleRun, follower: str) -> str:
 
 
 def _steps(requirements) -> list:
+    """What a run waits at: its workflow steps, or its agent's tool calls."""
     items = requirements if isinstance(requirements, list) else []
     return sorted(
-        str(item.get("step_id") or item.get("step_name"))
+        str(item.get("step_id") or item.get("step_name") or _tool_call(item))
         for item in items
         if isinstance(item, dict)
     )
+
+
+def _tool_call(item: dict) -> str | None:
+    tool = item.get("tool_execution")
+    return tool.get("tool_call_id") if isinstance(tool, dict) else None
 
 
 def expire_paused(now: datetime) -> list[int]:

@@ -354,6 +354,11 @@ def _cancel(run: ScheduleRun, follower: str, now: datetime) -> str:
         _again_in(run, follower, 1)  # the worker is still submitting it
         return "waiting for the worker"
     request = build_request(run)
+    if request.target.is_local:
+        # A local run no worker holds (paused, or answered and not yet continued): no
+        # server to tell; it is never continued once cancelling.
+        outcome = Outcome(status="cancelled", run_id=run.run_id, session_id=run.session_id)
+        return "cancelled" if record_outcome(run, outcome, follower=follower) else "taken over"
     run_id = run.run_id
     if not run_id and run.request_sent_at:
         run_id, definite = remote_runs.find(request, run.session_id, run.request_sent_at)

@@ -10,11 +10,16 @@ import os
 import re
 import time
 
+from agno.agent import Agent
 from agno.db.sqlite import SqliteDb
 from agno.media import Audio, Image
 from agno.os import AgentOS
+from agno.team import Team
+from agno.tools import tool
 from agno.workflow import Step, Workflow
 from agno.workflow.types import HumanReview, StepInput, StepOutput
+
+from tests.bridge.scripted_model import ScriptedModel
 
 
 def research(step_input: StepInput) -> StepOutput:
@@ -89,6 +94,12 @@ def illustrate(step_input: StepInput) -> StepOutput:
     )
 
 
+@tool(requires_confirmation=True)
+def send_emails(count: int) -> str:
+    """Send the newsletter to ``count`` readers (asks a person first)."""
+    return f"sent {count} emails"
+
+
 db = SqliteDb(db_file=os.environ.get("AGENTOS_TEST_DB", "/tmp/agentos-test.db"))
 
 workflows = [
@@ -147,7 +158,33 @@ workflows = [
     ),
 ]
 
-agent_os = AgentOS(id="bridge-tests", workflows=workflows, db=db, tracing=True)
+# An agent whose tool needs a person's confirmation (the model is scripted: no key).
+mailer = Agent(
+    id="mailer",
+    name="Mailer",
+    db=db,
+    model=ScriptedModel(calls=[("send_emails", {"count": 40})], reply="newsletter handled"),
+    tools=[send_emails],
+)
+
+# The same tool on a team's own model.
+mail_team = Team(
+    id="mail-team",
+    name="Mail team",
+    db=db,
+    members=[Agent(id="helper", name="Helper", model=ScriptedModel(reply="helped"))],
+    model=ScriptedModel(calls=[("send_emails", {"count": 40})], reply="newsletter handled"),
+    tools=[send_emails],
+)
+
+agent_os = AgentOS(
+    id="bridge-tests",
+    agents=[mailer],
+    teams=[mail_team],
+    workflows=workflows,
+    db=db,
+    tracing=True,
+)
 app = agent_os.get_app()
 
 

@@ -24,15 +24,15 @@ def continues(agentos, run: ScheduleRun) -> int:
 
 
 def server_run(agentos, run: ScheduleRun) -> dict:
-    path = f"{agentos.url}/workflows/{run.request['endpoint'].split('/')[2]}/runs/{run.run_id}"
+    path = f"{agentos.url}{run.request['endpoint']}/{run.run_id}"
     return requests.get(path, params={"session_id": run.session_id}, timeout=5).json()
 
 
-def paused_run(target, workflow: str, **schedule_fields) -> ScheduleRun:
+def paused_run(target, workflow: str, kind: str = "workflows", **schedule_fields) -> ScheduleRun:
     """A schedule fires, a worker submits, a follower follows: the run pauses."""
     schedule = make_schedule(
         target=target,
-        endpoint=f"/workflows/{workflow}/runs",
+        endpoint=f"/{kind}/{workflow}/runs",
         payload={"message": "the week"},
         cron_expr="* * * * *",
         **schedule_fields,
@@ -197,3 +197,38 @@ def test_a_pause_that_waits_too_long_is_rejected_or_cancelled_on_the_server(
         # that execute, so its record of a paused run stays PAUSED (never continued).
         assert counts.get(f"cancel:{run.idempotency_key}") == 1
         assert continues(agentos, run) == 0 and on_server["status"] == "PAUSED"
+
+
+@pytest.mark.parametrize(
+    ("kind", "component", "decision"),
+    [
+        ("agents", "mailer", "approve"),
+        ("agents", "mailer", "reject"),
+        ("teams", "mail-team", "approve"),
+    ],
+)
+def test_a_tool_confirmation_is_answered_and_the_server_runs_the_tool_or_not(
+    agentos_target, agentos, kind, component, decision
+):
+    run = paused_run(agentos_target, component, kind=kind)
+    assert approvals.can_answer_here(run)
+    [ask] = approvals.questions(run)
+    assert (ask["kind"], ask["step"], ask["tool_args"]) == (
+        "confirmation",
+        "send_emails",
+        {"count": 40},
+    )
+    approvals.answer(run, user=make_user("operator"), decision=decision, note="not today")
+    assert follow_until_done(run.pk, budget_s=30) == RunStatus.SUCCESS
+    run.refresh_from_db()
+    assert continues(agentos, run) == 1
+    on_server = server_run(agentos, run)
+    assert on_server["status"] == "COMPLETED"
+    [sent] = on_server["tools"]
+    assert sent["tool_name"] == "send_emails"
+    if decision == "approve":
+        assert sent["confirmed"] is True and sent["result"] == "sent 40 emails"
+    else:
+        assert sent["confirmed"] is False and sent["result"] != "sent 40 emails"
+        assert sent["confirmation_note"] == "not today"
+    assert run.output == on_server["content"] == "newsletter handled"

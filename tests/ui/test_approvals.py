@@ -127,15 +127,16 @@ def test_the_schedule_form_offers_the_pause_timeout(client, db):
     assert 'name="pause_timeout_s"' in page and 'name="pause_timeout_action"' in page
 
 
-def test_a_paused_run_of_the_local_runtime_is_shown_but_not_answerable(client, db, sent):
+def test_a_local_agents_tool_approval_is_shown_but_not_answerable(client, db, sent):
     from scheduler_admin.models import Target
 
-    local = make_schedule(endpoint="/workflows/publish/runs", target=Target.objects.local())
-    run = paused(schedule=local)
+    local = make_schedule(endpoint="/agents/mailer/runs", target=Target.objects.local())
+    tool = {"tool_name": "send_emails", "tool_args": {"count": 40}, "requires_confirmation": True}
+    run = paused([{"tool_execution": tool}], schedule=local)
     client.force_login(make_user("operator"))
     page = client.get(reverse("approval_list")).content.decode()
-    assert "Publish the digest?" in page and f'action="/approvals/{run.pk}/answer/"' not in page
-    assert "only workflow steps on an AgentOS" in page
+    assert "send_emails" in page and f'action="/approvals/{run.pk}/answer/"' not in page
+    assert "only workflow steps are, for now" in page
     response = client.post(
         reverse("approval_answer", args=[run.pk]), {"decision": "approve"}, follow=True
     )
