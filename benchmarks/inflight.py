@@ -13,8 +13,9 @@ figures measure us. Printed, from the run rows:
                   min < 0 would mean a run left early
   completed       runs recorded as success; skipped / failed / still open
   in flight max   most runs between request sent and completion at one instant
-  recorded after  completed_at − (request_sent_at + S): p50 / p99 (includes the
-                  server's own overhead after the sleep)
+  recorded after  completed_at − (arrival at the server + S): how long after the
+                  server's end the outcome was stored, p50 / p99 (includes the server's
+                  own overhead after the sleep); per due minute too
   RSS             resident memory of scheduler + cluster + follower, start → end
 
 Usage:
@@ -118,6 +119,7 @@ def main() -> None:
     parser.add_argument("--sleep", type=float, default=30.0, help="seconds each agent run takes")
     parser.add_argument("--minutes", type=int, default=2, help="minutes of due times")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL + Redis")
+    parser.add_argument("--followers", type=int, default=1, help="follow_runs processes")
     parser.add_argument(
         "--standin", action="store_true", help="the protocol-faithful stand-in, not agno"
     )
@@ -155,7 +157,7 @@ def main() -> None:
         procs = [
             stack.start("run_scheduler", name="scheduler"),
             stack.start("qcluster", name="cluster"),
-            stack.start("follow_runs", name="follower"),
+            *(stack.start("follow_runs", name=f"follower-{i}") for i in range(args.followers)),
         ]
         time.sleep(5)
         rss_start = rss_mb([p.pid for p in procs])
@@ -196,15 +198,26 @@ def main() -> None:
     report(rows, arrivals, args, rss_start, rss_peak, rss_end)
 
 
+def arrival_of(row, arrivals: dict[str, float]) -> float | None:
+    """When the row's submit reached the server (epoch seconds), if it did."""
+    scheduled = parse_time(row[0]).astimezone(UTC)
+    return arrivals.get(f"sched-{row[4]}-{scheduled.strftime('%Y%m%dT%H%M%S.%fZ')}-1")
+
+
 def arrival_lags(rows, arrivals: dict[str, float]) -> list[float]:
     """Seconds from each run's scheduled time to its submit's arrival at the server."""
-    lags = []
-    for row in rows:
-        scheduled = parse_time(row[0]).astimezone(UTC)
-        key = f"sched-{row[4]}-{scheduled.strftime('%Y%m%dT%H%M%S.%fZ')}-1"
-        if key in arrivals:
-            lags.append(arrivals[key] - scheduled.timestamp())
-    return lags
+    return [
+        arrival_of(row, arrivals) - parse_time(row[0]).timestamp()
+        for row in rows
+        if arrival_of(row, arrivals) is not None
+    ]
+
+
+def recorded_after(row, arrivals: dict[str, float], sleep_s: float) -> float:
+    """Seconds from the server's end of the run (its arrival + the sleep; our sent
+    stamp + the sleep if the arrival is unknown) to the outcome stored here."""
+    start = arrival_of(row, arrivals) or parse_time(row[2]).timestamp()
+    return parse_time(row[3]).timestamp() - (start + sleep_s)
 
 
 def report(rows, arrivals, args, rss_start, rss_peak, rss_end) -> None:
@@ -213,7 +226,7 @@ def report(rows, arrivals, args, rss_start, rss_peak, rss_end) -> None:
     lags = [(s - f).total_seconds() for f, s, _ in sent]
     landed = arrival_lags(rows, arrivals)
     done = [r for r in rows if r[1] == "success"]
-    after = [(parse_time(r[3]) - parse_time(r[2])).total_seconds() - args.sleep for r in done]
+    after = [recorded_after(r, arrivals, args.sleep) for r in done]
     events = []
     for r in rows:
         if r[2] and r[3]:
@@ -251,7 +264,7 @@ def report(rows, arrivals, args, rss_start, rss_peak, rss_end) -> None:
         minutes = sorted({parse_time(r[0]).replace(second=0, microsecond=0) for r in done})
         for index, minute in enumerate(minutes, 1):
             part = [
-                (parse_time(r[3]) - parse_time(r[2])).total_seconds() - args.sleep
+                recorded_after(r, arrivals, args.sleep)
                 for r in done
                 if parse_time(r[0]).replace(second=0, microsecond=0) == minute
             ]

@@ -34,14 +34,15 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from agentos_bridge import remote_runs
-from agentos_bridge.firing_trace import finish_followed
+from agentos_bridge.firing_trace import finish_followed, trace_id_for
 from agentos_bridge.outcome import Outcome
+from scheduler_admin.engine.batch_outcomes import is_plain_success, record_successes
 from scheduler_admin.engine.clock import db_now
 from scheduler_admin.engine.config import option
 from scheduler_admin.engine.db_retry import is_blip, until_it_lands
 from scheduler_admin.engine.execution import build_request
 from scheduler_admin.engine.outcomes import record_outcome
-from scheduler_admin.models import ImportStatus, RunStage, RunStatus, ScheduleRun
+from scheduler_admin.models import ImportStatus, RunStage, RunStatus, ScheduleRun, Trace
 from scheduler_admin.ops.heartbeat import beat
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,8 @@ IMPORTS_PER_CLAIM = 8
 # How long after a run ends its trace may still be on its way to the server's store.
 TRACE_LATE_S = 8.0
 FIRST_INTERVAL_S = 0.5
-# Around a run's usual end: how often it is looked at, and how early the looking starts.
+# Around a run's usual end: how often it is looked at, and how early (beyond one
+# check interval) the looking starts.
 CLOSE_INTERVAL_S = 0.5
 EARLY_S = 0.5
 # How long past its deadline an unreachable server is still asked about a run.
@@ -81,7 +83,8 @@ def interval_s(run: ScheduleRun, now: datetime, expected_s: float | None = None)
     near = min(max(FIRST_INTERVAL_S, age / 10), option("FOLLOW_MAX_INTERVAL_S"))
     if not expected_s:
         return near
-    until_end = expected_s - EARLY_S - age
+    # A recorded duration holds up to one check interval of our own lag: start early.
+    until_end = expected_s - (option("FOLLOW_MAX_INTERVAL_S") + EARLY_S) - age
     if until_end > CLOSE_INTERVAL_S:
         return min(FAR_INTERVAL_S, until_end)
     if age <= expected_s * 1.2 + 2:
@@ -123,19 +126,27 @@ class Deferred:
     Each write runs in a savepoint: one the database refuses is logged and dropped
     (its run's check lease brings it back), the others land. A blip retries the lot."""
 
-    def __init__(self) -> None:
+    def __init__(self, follower: str) -> None:
+        self.follower = follower
         self._lock = threading.Lock()
         self._items: list[tuple[str, Callable[[], object]]] = []
+        self._successes: list[tuple[ScheduleRun, Outcome]] = []
 
     def add(self, what: str, write: Callable[[], object]) -> None:
         with self._lock:
             self._items.append((what, write))
 
+    def add_success(self, run: ScheduleRun, outcome: Outcome) -> None:
+        with self._lock:
+            self._successes.append((run, outcome))
+
     def flush(self) -> int:
         with self._lock:
             items, self._items = self._items, []
+            successes, self._successes = self._successes, []
+        items += self._record_successes(successes)
         if not items:
-            return 0
+            return len(successes)
 
         def write_all() -> None:
             with transaction.atomic():
@@ -153,7 +164,34 @@ class Deferred:
         except Exception as exc:  # noqa: BLE001 - the claims' leases bring them back
             log.warning("follower: %s writes not stored (%s)", len(items), type(exc).__name__)
             connection.close()
-        return len(items)
+        return len(items) + len(successes)
+
+    def _record_successes(self, successes: list) -> list[tuple[str, Callable[[], object]]]:
+        """Plain successes in a few statements (engine/batch_outcomes.py); returns the
+        one-by-one writes for those it could not take."""
+        closed: set[int] = set()
+        if successes:
+            try:
+                closed = until_it_lands(
+                    lambda: record_successes(successes, follower=self.follower),
+                    f"{len(successes)} successes",
+                    budget_s=10,
+                )
+            except Exception as exc:  # noqa: BLE001 - each is tried on its own below
+                log.warning("follower: successes not stored together (%s)", type(exc).__name__)
+                connection.close()
+        rest = []
+        for run, outcome in successes:
+            if run.pk in closed:
+                _closed(run, outcome, "")
+            else:
+                rest.append(
+                    (
+                        f"run {run.pk}: outcome",
+                        lambda r=run, o=outcome: _close_now(r, self.follower, o, ""),
+                    )
+                )
+        return rest
 
 
 _deferred: Deferred | None = None
@@ -181,13 +219,20 @@ def claim_due(follower: str, now: datetime, limit: int, only_pk: int | None = No
     return pks
 
 
-def step(run_pk: int, follower: str) -> str:
-    """One look at one claimed run; returns what happened (for logs and tests)."""
-    run = (
+def claimed_runs(pks: list[int], follower: str) -> dict[int, ScheduleRun]:
+    """The claimed runs, loaded together (one query for a pass, not one per check)."""
+    return (
         ScheduleRun.objects.select_related("schedule__target")
-        .filter(pk=run_pk, follower=follower)
-        .first()
+        .filter(pk__in=pks, follower=follower)
+        .in_bulk()
     )
+
+
+def step(run_pk: int, follower: str, run: ScheduleRun | None = None) -> str:
+    """One look at one claimed run (``run``: as claimed_runs loaded it); returns what
+    happened (for logs and tests)."""
+    if run is None:
+        run = claimed_runs([run_pk], follower).get(run_pk)
     if run is None:
         return "taken over"
     now = db_now()
@@ -242,25 +287,35 @@ def _again_in(
 
 def _close(run: ScheduleRun, follower: str, outcome: Outcome, *, note: str = "") -> str:
     """Record the run's outcome (in a follower process: with the pass's other writes)."""
-    if _deferred is not None:
-        _deferred.add(f"run {run.pk}: outcome", lambda: _close_now(run, follower, outcome, note))
+    if _deferred is not None and follower == _deferred.follower:
+        if is_plain_success(outcome) and not note:
+            _deferred.add_success(run, outcome)
+        else:
+            _deferred.add(
+                f"run {run.pk}: outcome", lambda: _close_now(run, follower, outcome, note)
+            )
         return outcome.status
     return _close_now(run, follower, outcome, note)
 
 
 def _close_now(run: ScheduleRun, follower: str, outcome: Outcome, note: str) -> str:
-    request = build_request(run)
     recorded = record_outcome(
         run, outcome, follower=follower, import_trace=bool(outcome.session_id or run.session_id)
     )
     if recorded:
-        log.info(
-            "run %s: %s on %s: %s", run.pk, request.endpoint, request.target.name, outcome.status
-        )
+        _closed(run, outcome, note)
+    return outcome.status if recorded else "taken over"
+
+
+def _closed(run: ScheduleRun, outcome: Outcome, note: str) -> None:
+    request = build_request(run)
+    log.info("run %s: %s on %s: %s", run.pk, request.endpoint, request.target.name, outcome.status)
+    # The scheduler's trace of the run is written with the import, off the path of the
+    # outcome (it cost twice the outcome's own write); here if nothing follows.
+    if note or run.import_status != ImportStatus.PENDING:
         finish_followed(
             request, outcome, checks=run.checks, followed_since=run.request_sent_at, note=note
         )
-    return outcome.status if recorded else "taken over"
 
 
 def _follow(run: ScheduleRun, follower: str, now: datetime) -> str:
@@ -383,7 +438,15 @@ def _import(run: ScheduleRun, follower: str) -> str:
 
     request = build_request(run)
     kind = (remote_runs.component(request.endpoint) or ("agents", ""))[0]
-    outcome = Outcome(status=run.status, run_id=run.run_id, session_id=run.session_id)
+    outcome = Outcome(
+        status=run.status,
+        status_code=run.status_code,
+        error=run.error,
+        run_id=run.run_id,
+        session_id=run.session_id,
+    )
+    if not Trace.objects.filter(trace_id=trace_id_for(run.pk)).exists():
+        finish_followed(request, outcome, checks=run.checks, followed_since=run.request_sent_at)
     try:
         summary = import_run(request, kind, outcome, run.request_sent_at, wait=False)
         result = ImportStatus.DONE
@@ -406,12 +469,14 @@ def _import(run: ScheduleRun, follower: str) -> str:
     return f"imported: {summary}"
 
 
-def _step_safely(run_pk: int, follower: str) -> str:
+def _step_safely(run_pk: int, follower: str, run: ScheduleRun | None) -> str:
     """A step in a pool thread. The thread keeps its database connection from step to
     step (opening one per check was a fifth of the follower's time); a failed step
     drops it, and the next one opens a fresh connection."""
+    if run is None:
+        return "taken over"
     try:
-        return step(run_pk, follower)
+        return step(run_pk, follower, run)
     except Exception as exc:  # noqa: BLE001 - the run is due again when the lease passes
         log.exception("run %s: follow step failed (%s); retried later", run_pk, type(exc).__name__)
         connection.close()
@@ -425,7 +490,7 @@ def run_forever(stop: threading.Event, *, concurrency: int | None = None) -> Non
     follower = follower_name()
     log.info("follower %s started (%s at once)", follower, concurrency)
     pending: set = set()
-    _deferred = deferred = Deferred()
+    _deferred = deferred = Deferred(follower)
     with ThreadPoolExecutor(concurrency, thread_name_prefix="follow") as pool:
         while not stop.is_set():
             try:
@@ -447,7 +512,8 @@ def run_forever(stop: threading.Event, *, concurrency: int | None = None) -> Non
 def _one_pass(pool, follower: str, concurrency: int, pending: set, deferred: Deferred):
     """Claim what is due, hand it to the pool, store the next check times gathered."""
     claimed = claim_due(follower, db_now(), concurrency - len(pending))
-    pending = pending | {pool.submit(_step_safely, pk, follower) for pk in claimed}
+    runs = claimed_runs(claimed, follower) if claimed else {}
+    pending = pending | {pool.submit(_step_safely, pk, follower, runs.get(pk)) for pk in claimed}
     if pending:
         _done, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
     deferred.flush()
