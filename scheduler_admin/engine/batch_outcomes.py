@@ -16,7 +16,7 @@ from agentos_bridge.outcome import Outcome
 from scheduler_admin.alerts import events as alert_events
 from scheduler_admin.engine.clock import db_now
 from scheduler_admin.engine.db_retry import is_blip
-from scheduler_admin.engine.outcomes import storable
+from scheduler_admin.engine.outcomes import closing_fields
 from scheduler_admin.engine.row_updates import update_runs
 from scheduler_admin.models import ImportStatus, RunStage, RunStatus, Schedule, ScheduleRun
 
@@ -56,13 +56,7 @@ def _record(items: list[tuple[ScheduleRun, Outcome]], follower: str) -> set[int]
         session_id = (outcome.session_id or run.session_id)[:64]
         started = ours[run.pk] or now
         values[run.pk] = {
-            "status": RunStatus.SUCCESS,
-            "output": storable(outcome.output),
-            "requirements": storable(outcome.requirements),
-            "error": storable(outcome.error),
-            "status_code": outcome.status_code,
-            "stage": RunStage.NONE,
-            "lease_expires_at": None,
+            **closing_fields(outcome),
             "completed_at": now,
             "duration_ms": max(0, int((now - started).total_seconds() * 1000)),
             "run_id": (outcome.run_id or run.run_id)[:64],

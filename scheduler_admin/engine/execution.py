@@ -258,14 +258,19 @@ def _keep_run_id(run_pk: int, run_id: str, session_id: str) -> None:
 
 def execute_run_in_thread(run_pk: int) -> threading.Thread:
     """Execute in a background thread of this process (live-server tests, demos)."""
+    return in_thread(execute_run, run_pk, name=f"run-{run_pk}")
+
+
+def in_thread(task, run_pk: int, *, name: str) -> threading.Thread:
+    """``task(run_pk)`` in a daemon thread that closes its own database connection."""
 
     def target() -> None:
         try:
-            execute_run(run_pk)
+            task(run_pk)
         finally:
             connection.close()
 
-    thread = threading.Thread(target=target, name=f"run-{run_pk}", daemon=True)
+    thread = threading.Thread(target=target, name=name, daemon=True)
     thread.start()
     return thread
 

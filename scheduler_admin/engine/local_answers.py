@@ -18,17 +18,14 @@ continuation is a local run lost with its worker: the reaper closes it ("worker 
 """
 
 import logging
-import threading
 from datetime import timedelta
-
-from django.db import connection
 
 from agentos_bridge.local import continue_local
 from agentos_bridge.outcome import Outcome
 from scheduler_admin.engine.clock import db_now
 from scheduler_admin.engine.config import option
 from scheduler_admin.engine.db_retry import until_it_lands
-from scheduler_admin.engine.execution import LeaseKeeper, build_request, worker_name
+from scheduler_admin.engine.execution import LeaseKeeper, build_request, in_thread, worker_name
 from scheduler_admin.engine.outcomes import record_outcome
 from scheduler_admin.models import RunStage, RunStatus, ScheduleRun
 
@@ -48,7 +45,7 @@ def hand_to_worker(run: ScheduleRun, holder: str) -> str:
         if mode == "inline":
             continue_local_run(run.pk)
         elif mode == "thread":
-            _in_thread(run.pk)
+            in_thread(continue_local_run, run.pk, name=f"continue-{run.pk}")
         elif mode == "django_q":
             from django_q.tasks import async_task
 
@@ -104,15 +101,3 @@ def continue_local_run(run_pk: int) -> str:
     log.info("run %s: %s %s", run_pk, outcome.status, outcome.error[:200])
     record_outcome(run, outcome, worker=worker)
     return outcome.status
-
-
-def _in_thread(run_pk: int) -> threading.Thread:
-    def target() -> None:
-        try:
-            continue_local_run(run_pk)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=target, name=f"continue-{run_pk}", daemon=True)
-    thread.start()
-    return thread

@@ -51,18 +51,7 @@ def record_outcome(
     database refuses falls back to closing the run without its output, keeping the
     status the run really had."""
     owner = {"worker": worker} if worker else {"follower": follower}
-    status = _STATUS.get(outcome.status, RunStatus.FAILED)
-    fields = {
-        "status": status,
-        # JSON-safe and NUL-free: PostgreSQL refuses \u0000 in text and jsonb.
-        "output": storable(outcome.output),
-        "requirements": storable(outcome.requirements),
-        "error": storable(outcome.error),
-        "status_code": outcome.status_code,
-        "stage": RunStage.NONE,
-        "lease_expires_at": None,
-        "next_check_at": None,
-    }
+    fields = closing_fields(outcome)
     # What the run already knows (its run id, when it was sent) is never wiped by an
     # outcome that does not repeat it.
     if outcome.run_id:
@@ -94,6 +83,21 @@ def record_outcome(
             f"{type(exc).__name__}",
         )
         return close(fields, outcome)
+
+
+def closing_fields(outcome: Outcome) -> dict:
+    """What every outcome writes on the run it closes."""
+    return {
+        "status": _STATUS.get(outcome.status, RunStatus.FAILED),
+        # JSON-safe and NUL-free: PostgreSQL refuses \u0000 in text and jsonb.
+        "output": storable(outcome.output),
+        "requirements": storable(outcome.requirements),
+        "error": storable(outcome.error),
+        "status_code": outcome.status_code,
+        "stage": RunStage.NONE,
+        "lease_expires_at": None,
+        "next_check_at": None,
+    }
 
 
 def _close(run: ScheduleRun, fields: dict, outcome: Outcome, owner: dict) -> bool:

@@ -2,12 +2,10 @@
 pause for a person; the answer goes back with ``continue`` and the run is followed to
 its end. The server counts the continues it accepted."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 import requests
-from django.db import connection
 
 from scheduler_admin.engine import approvals
 from scheduler_admin.engine.clock import db_now
@@ -15,6 +13,7 @@ from scheduler_admin.engine.execution import execute_run
 from scheduler_admin.engine.firing import fire_due
 from scheduler_admin.engine.follow import follow_until_done
 from scheduler_admin.models import AuditEntry, RunStage, RunStatus, ScheduleRun
+from tests.answers import answer_at_once
 from tests.factories import make_schedule, make_user
 
 
@@ -117,24 +116,7 @@ def test_two_people_answering_at_once_one_wins_and_the_server_gets_one_continue(
     target = Target.objects.create(name="agentos", base_url=agentos.url)
     run = paused_run(target, "publish")
     alice, bob = make_user("operator", "alice"), make_user("admin", "bob")
-    results: dict = {}
-    start = threading.Barrier(2)
-
-    def answer_as(user):
-        start.wait()
-        try:
-            approvals.answer(ScheduleRun.objects.get(pk=run.pk), user=user, decision="approve")
-            results[user.username] = "won"
-        except approvals.AlreadyAnswered as exc:
-            results[user.username] = str(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=answer_as, args=(u,)) for u in (alice, bob)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results = answer_at_once(run.pk, [alice, bob])
     # The second is told it lost, whether it read the run before or after the winner's
     # answer was stored.
     won = [name for name, result in results.items() if result == "won"]

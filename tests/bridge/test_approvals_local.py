@@ -2,13 +2,11 @@
 schedule and executed by a worker, pause for a person; the paused run is kept in the
 pause store, and the answer continues it in a worker, once."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from agno.workflow import Step, Workflow
 from agno.workflow.types import HumanReview, StepInput, StepOutput
-from django.db import connection
 from django.urls import reverse
 
 from agentos_bridge.runtime import pauses, registry
@@ -19,6 +17,7 @@ from scheduler_admin.engine.firing import fire_due
 from scheduler_admin.engine.follow import follow_until_done
 from scheduler_admin.engine.local_answers import continue_local_run
 from scheduler_admin.models import AuditEntry, RunStage, RunStatus, ScheduleRun, Target
+from tests.answers import answer_at_once
 from tests.factories import make_schedule, make_user
 
 # Every execution of a step that only runs after a person's answer, by workflow.
@@ -213,24 +212,7 @@ def test_two_people_answering_at_once_one_wins_and_the_step_runs_once(settings):
     run = paused_run("hitl-publish")
     answers_inline(settings)
     alice, bob = make_user("operator", "alice"), make_user("admin", "bob")
-    results: dict = {}
-    start = threading.Barrier(2)
-
-    def answer_as(user):
-        start.wait()
-        try:
-            approvals.answer(ScheduleRun.objects.get(pk=run.pk), user=user, decision="approve")
-            results[user.username] = "won"
-        except approvals.AlreadyAnswered as exc:
-            results[user.username] = str(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=answer_as, args=(u,)) for u in (alice, bob)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results = answer_at_once(run.pk, [alice, bob])
     won = [name for name, result in results.items() if result == "won"]
     assert len(won) == 1 and len(results) == 2, results
     run.refresh_from_db()
