@@ -11,9 +11,9 @@ import http.cookiejar
 import json
 import math
 import os
+import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -228,18 +228,62 @@ def send(
 
 
 # Threads that carry send_by's requests, kept between calls (a new thread per request
-# was a tenth of a busy follower's time). A call abandoned at its deadline holds its
-# thread until its socket read times out; past CALL_THREADS of those, calls wait.
+# was a tenth of a busy follower's time). Daemon threads: a call abandoned at its
+# deadline never holds up a process's exit. Past CALL_THREADS busy ones, calls queue.
 CALL_THREADS = 512
-_call_pool: ThreadPoolExecutor | None = None
 
 
-def _calls() -> ThreadPoolExecutor:
-    global _call_pool
-    with _sessions_lock:
-        if _call_pool is None:
-            _call_pool = ThreadPoolExecutor(CALL_THREADS, thread_name_prefix="http")
-        return _call_pool
+class _Call:
+    """One request for a call thread; cancelled if its caller gave up before it ran."""
+
+    def __init__(self, fn) -> None:
+        self.fn, self.state, self.lock = fn, "", threading.Lock()
+
+    def _take(self, state: str) -> bool:
+        with self.lock:
+            if self.state:
+                return False
+            self.state = state
+            return True
+
+    def run(self) -> None:
+        if self._take("started"):
+            self.fn()
+
+    def cancel(self) -> bool:
+        """True if it never started (and now never will)."""
+        return self._take("cancelled")
+
+
+class _CallThreads:
+    def __init__(self, limit: int) -> None:
+        self.limit, self.started, self.idle = limit, 0, 0
+        self.lock = threading.Lock()
+        self.queue: queue.SimpleQueue[_Call] = queue.SimpleQueue()
+
+    def submit(self, fn) -> _Call:
+        call = _Call(fn)
+        with self.lock:
+            if self.idle <= self.queue.qsize() and self.started < self.limit:
+                self.started += 1
+                threading.Thread(target=self._serve, name="http", daemon=True).start()
+        self.queue.put(call)
+        return call
+
+    def _serve(self) -> None:
+        while True:
+            with self.lock:
+                self.idle += 1
+            call = self.queue.get()
+            with self.lock:
+                self.idle -= 1
+            try:
+                call.run()
+            except Exception:  # noqa: BLE001, S110 - send_by's call reports its own errors
+                pass
+
+
+_call_threads = _CallThreads(CALL_THREADS)
 
 
 def send_by(
@@ -291,7 +335,7 @@ def send_by(
         finally:
             done.set()
 
-    started = _calls().submit(call)
+    started = _call_threads.submit(call)
     if not done.wait(remaining):
         # Never started (every call thread busy): certainly not sent.
         never_sent = started.cancel()

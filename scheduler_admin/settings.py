@@ -207,7 +207,7 @@ SCHEDULER = {
     # worker holds them until the time comes (by the database's clock), then sends.
     # So a thousand runs due at one second leave at that second, not after the
     # scheduler has written them. 0: written when due.
-    "FIRE_AHEAD_S": env_float("SCHEDULER_FIRE_AHEAD_S", 2.0, 0, 30),
+    "FIRE_AHEAD_S": env_float("SCHEDULER_FIRE_AHEAD_S", 2.0, 0, 30),  # on_time.MAX_FIRE_AHEAD_S
     # django_q: hand runs to the cluster; inline: run them in the caller's process;
     # thread: run them in a background thread of the caller (live-server tests);
     # manual: leave them queued (unit tests drive execution step by step).

@@ -26,14 +26,20 @@ def is_blip(exc: Exception) -> bool:
 
 
 def until_it_lands(write: Callable[[], T], what: str, *, budget_s: float = BUDGET_S) -> T:
-    """Call ``write`` until it succeeds; retry only connection errors and lock waits."""
+    """Call ``write`` until it succeeds; retry only connection errors and lock waits,
+    and only outside a transaction (inside one, the blip is raised to the caller that
+    owns the transaction, which retries it whole)."""
     deadline = time.monotonic() + budget_s
     delay = 0.1
     while True:
         try:
             return write()
         except (OperationalError, InterfaceError) as exc:
-            if not is_blip(exc) or time.monotonic() + delay > deadline:
+            # Inside a transaction the blip broke it: only the outermost caller can
+            # start again, so it is raised to the until_it_lands around that.
+            if not is_blip(exc) or connection.in_atomic_block:
+                raise
+            if time.monotonic() + delay > deadline:
                 raise
             log.warning("%s: database unavailable (%s); retrying", what, type(exc).__name__)
             if not connection.in_atomic_block:

@@ -144,7 +144,10 @@ def execute_runs(run_pks: list[int]) -> dict[int, str]:
         finally:
             connection.close()  # this thread's own connection
 
-    with ThreadPoolExecutor(len(run_pks), thread_name_prefix="start") as pool:
+    from scheduler_admin.engine.dispatch import RUNS_PER_TASK
+
+    # Local-runtime runs and plain requests execute here: at most 20 at once a worker.
+    with ThreadPoolExecutor(min(len(run_pks), RUNS_PER_TASK), thread_name_prefix="start") as pool:
         results.update(zip(run_pks, pool.map(one, run_pks), strict=True))
     return results
 

@@ -56,7 +56,8 @@ _PLAN_INPUTS = ("next_run_at", "cron_expr", "timezone", "catch_up_policy")
 class _Batch:
     read: int  # due schedules read
     claimed: int  # of them, claimed and fired
-    sent: list[int]  # runs handed to the broker
+    due_now: list[int]  # runs to hand over: due already
+    ahead: list[int]  # and written ahead of their time
 
 
 def fire_due(now: datetime) -> list[int]:
@@ -66,31 +67,39 @@ def fire_due(now: datetime) -> list[int]:
     queued for dispatch_ready, and the error is raised at the end so the loop logs it.
     """
     horizon = now + timedelta(seconds=option("FIRE_AHEAD_S"))
-    to_send: list[int] = []
+    due_now: list[int] = []
+    ahead: list[int] = []
     batch_size = option("BATCH_SIZE")
-    while True:
-        batch = _fire_batch(now, horizon, batch_size)
-        to_send += batch.sent
-        # Fewer than a batch read: done. None claimed: the rest is another scheduler's.
-        if batch.read < batch_size or not batch.claimed:
-            break
-    # Handed over together, after every batch is committed: the workers get the burst
-    # in as many tasks as they are (engine/dispatch.py), not a batch at a time.
     try:
-        return hand_over(to_send, now)
-    except Exception as exc:
-        log.error(
-            "could not hand %d run(s) to the broker (%r); they stay queued", len(to_send), exc
-        )
-        raise
+        while True:
+            batch = _fire_batch(now, horizon, batch_size)
+            due_now += batch.due_now
+            ahead += batch.ahead
+            # Fewer than a batch read: done. None claimed: the rest is another scheduler's.
+            if batch.read < batch_size or not batch.claimed:
+                break
+    finally:
+        # Handed over together, after every batch is committed (even if a later batch
+        # failed): the workers get a burst in as many tasks as they are
+        # (engine/dispatch.py). Runs due now and runs written ahead go in separate
+        # tasks, so none waits for a later time than its own.
+        to_send = due_now + ahead
+        try:
+            hand_over(due_now, now)
+            hand_over(ahead, now)
+        except Exception as exc:
+            log.error(
+                "could not hand %d run(s) to the broker (%r); they stay queued", len(to_send), exc
+            )
+            raise
+    return to_send
 
 
 def _fire_batch(now: datetime, horizon: datetime, batch_size: int) -> _Batch:
-    """Claim and write one batch of schedules due by ``horizon``; ``sent`` lists the
-    runs to hand over."""
+    """Claim and write one batch of schedules due by ``horizon``."""
     candidates = {s.pk: s for s in Schedule.objects.due(horizon).only(*_FIELDS)[:batch_size]}
     if not candidates:
-        return _Batch(0, 0, [])
+        return _Batch(0, 0, [], [])
     plans = {pk: _plan(schedule, horizon) for pk, schedule in candidates.items()}
     with transaction.atomic():
         due = Schedule.objects.due(horizon).filter(pk__in=list(candidates))
@@ -102,16 +111,16 @@ def _fire_batch(now: datetime, horizon: datetime, batch_size: int) -> _Batch:
             if all(getattr(s, f) == getattr(candidates[s.pk], f) for f in _PLAN_INPUTS)
         ]
         if not schedules:
-            return _Batch(len(candidates), 0, [])
+            return _Batch(len(candidates), 0, [], [])
         runs, released = _plan_runs(schedules, plans, now)
         runs = _insert(runs)
         Schedule.objects.bulk_update(schedules, ["next_run_at", "enabled", "paused_reason"])
     for run in runs:
         log.info("run %s: %s %s for %s", run.pk, run.status, run.schedule.name, run.scheduled_for)
-    to_send = released + [
-        r.pk for r in runs if r.status == RunStatus.QUEUED and not r.held_for_overlap
-    ]
-    return _Batch(len(candidates), len(schedules), to_send)
+    sent = [r for r in runs if r.status == RunStatus.QUEUED and not r.held_for_overlap]
+    due_now = released + [r.pk for r in sent if r.scheduled_for <= now]
+    ahead = [r.pk for r in sent if r.scheduled_for > now]
+    return _Batch(len(candidates), len(schedules), due_now, ahead)
 
 
 def _plan(schedule: Schedule, now: datetime) -> FiringPlan | Exception:

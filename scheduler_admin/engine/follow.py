@@ -85,7 +85,7 @@ def interval_s(run: ScheduleRun, now: datetime, expected_s: float | None = None)
         return near
     # A recorded duration holds up to one check interval of our own lag: start early.
     until_end = expected_s - (option("FOLLOW_MAX_INTERVAL_S") + EARLY_S) - age
-    if until_end > CLOSE_INTERVAL_S:
+    if until_end > CLOSE_INTERVAL_S and age >= 1:  # a fast failure is still seen soon
         return min(FAR_INTERVAL_S, until_end)
     if age <= expected_s * 1.2 + 2:
         return min(near, CLOSE_INTERVAL_S)
@@ -320,6 +320,12 @@ def _closed(run: ScheduleRun, outcome: Outcome, note: str) -> None:
 
 def _follow(run: ScheduleRun, follower: str, now: datetime) -> str:
     request = build_request(run)
+    outcome, why = remote_runs.check(request, run.run_id, run.session_id)
+    run.checks += 1
+    if outcome is not None:  # ended, even if we look only at (or after) its deadline
+        outcome.run_id = outcome.run_id or run.run_id
+        outcome.session_id = outcome.session_id or run.session_id
+        return _close(run, follower, outcome)
     if run.deadline_at and now >= run.deadline_at:
         remote_runs.cancel(request, run.run_id, run.session_id)
         timeout = request.timeout_s
@@ -331,12 +337,6 @@ def _follow(run: ScheduleRun, follower: str, now: datetime) -> str:
             run_id=run.run_id,
             session_id=run.session_id,
         )
-        return _close(run, follower, outcome)
-    outcome, why = remote_runs.check(request, run.run_id, run.session_id)
-    run.checks += 1
-    if outcome is not None:
-        outcome.run_id = outcome.run_id or run.run_id
-        outcome.session_id = outcome.session_id or run.session_id
         return _close(run, follower, outcome)
     wait = interval_s(run, now, expected_duration_s(run.schedule_id))
     _again_in(run, follower, wait, now, checks=F("checks") + 1)

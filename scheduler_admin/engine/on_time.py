@@ -12,22 +12,26 @@ import time
 from django.db.models import Max
 
 from scheduler_admin.engine.clock import db_now
-from scheduler_admin.engine.config import option
+from scheduler_admin.engine.db_retry import until_it_lands
 from scheduler_admin.models import RunStatus, ScheduleRun
+
+MAX_FIRE_AHEAD_S = 30.0  # SCHEDULER_FIRE_AHEAD_S's upper bound (settings.py)
 
 
 def wait_for_scheduled_time(run_pks: list[int]) -> float:
-    """Sleep until the latest scheduled time among these queued runs (at most
-    FIRE_AHEAD_S and a second); returns the seconds waited."""
+    """Sleep until the latest scheduled time among these queued runs (at most 31 s);
+    returns the seconds waited."""
     latest = ScheduleRun.objects.filter(pk__in=run_pks, status=RunStatus.QUEUED).aggregate(
         latest=Max("scheduled_for")
     )["latest"]
     if latest is None:
         return 0.0
     started = time.monotonic()
-    budget = started + option("FIRE_AHEAD_S") + 1.0
+    # Bounded by the most any scheduler may write ahead (the setting's range), not by
+    # this worker's own setting: a run never leaves early for a setting that differs.
+    budget = started + MAX_FIRE_AHEAD_S + 1.0
     while True:
-        left = (latest - db_now()).total_seconds()
+        left = (latest - until_it_lands(db_now, "reading the database clock")).total_seconds()
         if left <= 0 or time.monotonic() >= budget:
             return time.monotonic() - started
         time.sleep(min(left, max(0.0, budget - time.monotonic())))

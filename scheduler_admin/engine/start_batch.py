@@ -14,7 +14,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from agentos_bridge import remote_runs
 from agentos_bridge.firing_trace import FiringTrace, trace_id_for
@@ -109,10 +109,10 @@ def _claim(pks, runs, requests, worker) -> tuple[list[int], list[int]]:
             # lock on SQLite), so the count stays true until the claims commit.
             target = Target.objects.select_for_update().get(pk=target_id)
             room = target.max_in_flight - ScheduleRun.objects.in_flight_on(target_id).count()
+            # Locked, not skipped: a row another transaction holds (a scheduler marking
+            # it dispatched) is waited for, not mistaken for someone else's claim.
             still = ScheduleRun.objects.filter(pk__in=group, status=RunStatus.QUEUED)
-            if connection.features.has_select_for_update_skip_locked:
-                still = still.select_for_update(skip_locked=True)
-            queued = set(still.values_list("pk", flat=True))
+            queued = set(still.select_for_update().values_list("pk", flat=True))
             waiting = [pk for pk in group if pk in queued]
             take, wait = waiting[: max(0, room)], waiting[max(0, room) :]
             if wait:

@@ -272,3 +272,23 @@ def test_a_run_written_ahead_of_its_time_reaches_the_agent_server_at_its_time(
     assert run.request_sent_at >= run.scheduled_for
     assert follow_until_done(run.pk) == RunStatus.SUCCESS
     assert submits(agentos, run) == 1
+
+
+def test_a_run_that_ended_by_its_deadline_is_recorded_as_it_ended_not_as_timed_out(
+    agentos_target, agentos
+):
+    import time
+
+    run = queued_run(agentos_target)
+    assert execute_run(run.pk) == "submitted"
+    run.refresh_from_db()
+    path = f"/workflows/slow/runs/{run.run_id}"
+    for _ in range(100):  # the server finishes it; we have not looked yet
+        body = requests.get(agentos.url + path, params={"session_id": run.session_id}, timeout=5)
+        if body.json().get("status") == "COMPLETED":
+            break
+        time.sleep(0.1)
+    # The follower first looks at it only at (after) its deadline.
+    ScheduleRun.objects.filter(pk=run.pk).update(deadline_at=db_now() - timedelta(seconds=1))
+    assert follow_until_done(run.pk) == RunStatus.SUCCESS
+    assert cancels(agentos, run) == 0 and submits(agentos, run) == 1

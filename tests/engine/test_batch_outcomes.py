@@ -78,12 +78,11 @@ def test_a_follower_pass_writes_its_successes_and_other_outcomes_in_one_flush():
     deferred = follow.Deferred("f1")
     follow._deferred = deferred
     try:
-        assert follow._close(ok, "f1", success(ok)) == "success"
-        bad = Outcome.failure("boom", retryable=False)
-        assert follow._close(failed, "f1", bad) == RunStatus.FAILED
+        follow._close(ok, "f1", success(ok))
+        follow._close(failed, "f1", Outcome.failure("boom", retryable=False))
         # Nothing is written before the pass flushes.
         assert ScheduleRun.objects.filter(status=RunStatus.RUNNING).count() == 2
-        assert deferred.flush() == 2
+        deferred.flush()
     finally:
         follow._deferred = None
     ok.refresh_from_db()
@@ -93,3 +92,41 @@ def test_a_follower_pass_writes_its_successes_and_other_outcomes_in_one_flush():
         RunStatus.FAILED,
         "boom",
     )
+
+
+@pytest.mark.django_db(transaction=True)  # the pass owns its transaction, as in a follower
+def test_a_database_blip_in_a_pass_retries_the_whole_pass_so_nothing_is_lost():
+    from django.db import OperationalError
+
+    schedule = make_schedule()
+    first, second = followed(schedule, 0), followed(schedule, 1)
+    deferred = follow.Deferred("f1")
+    blips = [OperationalError("server closed the connection unexpectedly")]
+
+    def flaky_write():
+        if blips:
+            raise blips.pop()  # inside the pass's transaction: it is retried whole
+        ScheduleRun.objects.filter(pk=second.pk).update(checks=7)
+
+    deferred.add_success(first, success(first))
+    deferred.add("run 2: next check", flaky_write)
+    deferred.flush()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == RunStatus.SUCCESS and second.checks == 7
+
+
+def test_a_blip_inside_a_transaction_is_raised_to_the_caller_that_owns_it():
+    from django.db import OperationalError, transaction
+
+    from scheduler_admin.engine.db_retry import until_it_lands
+
+    tries = []
+
+    def write():
+        tries.append(1)
+        raise OperationalError("database is locked")
+
+    with pytest.raises(OperationalError), transaction.atomic():
+        until_it_lands(write, "a write in a transaction")
+    assert len(tries) == 1  # not retried inside a transaction it cannot repair
