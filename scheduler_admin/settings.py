@@ -218,7 +218,7 @@ SCHEDULER = {
     # looked up on the server by its session, never sent blindly again).
     "SUBMIT_TIMEOUT_S": env_float("SCHEDULER_SUBMIT_TIMEOUT_S", 30.0, 1, 600),
     "FOLLOW_CONCURRENCY": env_int("SCHEDULER_FOLLOW_CONCURRENCY", 32, 1, 1024),
-    "FOLLOW_MAX_INTERVAL_S": env_float("SCHEDULER_FOLLOW_MAX_INTERVAL_S", 2.0, 0.1, 60),
+    "FOLLOW_MAX_INTERVAL_S": env_float("SCHEDULER_FOLLOW_MAX_INTERVAL_S", 1.5, 0.1, 60),
     "FOLLOW_POLL_S": env_float("SCHEDULER_FOLLOW_POLL_S", 0.1, 0.01, 10),
     # Runs (with their traces), audit rows and django-q2 task rows older than this are
     # pruned by the scheduler (engine/retention.py); 0 keeps everything.

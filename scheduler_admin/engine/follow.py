@@ -228,14 +228,17 @@ def claimed_runs(pks: list[int], follower: str) -> dict[int, ScheduleRun]:
     )
 
 
-def step(run_pk: int, follower: str, run: ScheduleRun | None = None) -> str:
-    """One look at one claimed run (``run``: as claimed_runs loaded it); returns what
-    happened (for logs and tests)."""
+def step(
+    run_pk: int, follower: str, run: ScheduleRun | None = None, now: datetime | None = None
+) -> str:
+    """One look at one claimed run (``run``: as claimed_runs loaded it; ``now``: the
+    database time of the claim, which spares a round trip per check on PostgreSQL);
+    returns what happened (for logs and tests)."""
     if run is None:
         run = claimed_runs([run_pk], follower).get(run_pk)
     if run is None:
         return "taken over"
-    now = db_now()
+    now = now or db_now()
     if run.status != RunStatus.RUNNING:
         if run.import_status == ImportStatus.PENDING:
             return _import(run, follower)
@@ -469,14 +472,14 @@ def _import(run: ScheduleRun, follower: str) -> str:
     return f"imported: {summary}"
 
 
-def _step_safely(run_pk: int, follower: str, run: ScheduleRun | None) -> str:
+def _step_safely(run_pk: int, follower: str, run: ScheduleRun | None, now: datetime) -> str:
     """A step in a pool thread. The thread keeps its database connection from step to
     step (opening one per check was a fifth of the follower's time); a failed step
     drops it, and the next one opens a fresh connection."""
     if run is None:
         return "taken over"
     try:
-        return step(run_pk, follower, run)
+        return step(run_pk, follower, run, now)
     except Exception as exc:  # noqa: BLE001 - the run is due again when the lease passes
         log.exception("run %s: follow step failed (%s); retried later", run_pk, type(exc).__name__)
         connection.close()
@@ -511,9 +514,12 @@ def run_forever(stop: threading.Event, *, concurrency: int | None = None) -> Non
 
 def _one_pass(pool, follower: str, concurrency: int, pending: set, deferred: Deferred):
     """Claim what is due, hand it to the pool, store the next check times gathered."""
-    claimed = claim_due(follower, db_now(), concurrency - len(pending))
+    now = db_now()
+    claimed = claim_due(follower, now, concurrency - len(pending))
     runs = claimed_runs(claimed, follower) if claimed else {}
-    pending = pending | {pool.submit(_step_safely, pk, follower, runs.get(pk)) for pk in claimed}
+    pending = pending | {
+        pool.submit(_step_safely, pk, follower, runs.get(pk), now) for pk in claimed
+    }
     if pending:
         _done, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
     deferred.flush()

@@ -15,20 +15,20 @@ def at(age_s: float, expected_s: float | None = None) -> float:
     return interval_s(run, SENT + timedelta(seconds=age_s), expected_s)
 
 
-def test_a_run_of_unknown_length_is_looked_at_often_while_young_then_every_two_seconds():
+def test_a_run_of_unknown_length_is_looked_at_often_while_young_then_every_1_5_s():
     assert at(0.5) == 0.5
     assert at(10) == 1.0
-    assert at(300) == 2.0  # FOLLOW_MAX_INTERVAL_S
+    assert at(300) == 1.5  # FOLLOW_MAX_INTERVAL_S
 
 
 def test_a_run_of_known_length_is_looked_at_rarely_until_just_before_its_usual_end():
     assert at(1, expected_s=30) == FAR_INTERVAL_S
     # Lands one check interval and half a second before the usual end...
-    assert at(20, expected_s=30) == 7.5
+    assert at(20, expected_s=30) == 8.0
     # ...then closely, until well past it.
     assert at(28, expected_s=30) == CLOSE_INTERVAL_S
     assert at(37, expected_s=30) == CLOSE_INTERVAL_S
-    assert at(60, expected_s=30) == 2.0  # far longer than usual: the plain back-off
+    assert at(60, expected_s=30) == 1.5  # far longer than usual: the plain back-off
 
 
 def test_a_long_run_of_known_length_costs_a_few_checks_not_hundreds():
