@@ -173,14 +173,18 @@ def find(request: RunRequest, session_id: str, since: datetime | None) -> tuple[
 
 
 def _get(request: RunRequest, path: str, session_id: str, **kwargs):
-    """One GET of a run resource, over within CHECK_TIMEOUT_S whatever the server does."""
+    """One GET of a run resource."""
+    return _call(request, "GET", path, params={"session_id": session_id}, **kwargs)
+
+
+def _call(request: RunRequest, method: str, path: str, **kwargs):
+    """One request about a run, over within CHECK_TIMEOUT_S whatever the server does."""
     return client.send_by(
         time.monotonic() + CHECK_TIMEOUT_S,
         request.target,
-        "GET",
+        method,
         path,
         idempotency_key=request.idempotency_key,
-        params={"session_id": session_id},
         **kwargs,
     )
 
@@ -203,14 +207,7 @@ def cancel(request: RunRequest, run_id: str, session_id: str) -> tuple[bool, str
     kind, component_id = component(request.endpoint)
     path = f"/{kind}/{component_id}/runs/{quote(run_id, safe='')}/cancel"
     try:
-        response = client.send_by(
-            time.monotonic() + CHECK_TIMEOUT_S,
-            request.target,
-            "POST",
-            path,
-            idempotency_key=request.idempotency_key,
-            data={"session_id": session_id},
-        )
+        response = _call(request, "POST", path, data={"session_id": session_id})
     except CallError as exc:
         return False, str(exc)
     if response.status_code < 300 or response.status_code == 404:

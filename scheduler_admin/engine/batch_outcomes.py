@@ -21,10 +21,6 @@ from scheduler_admin.engine.row_updates import update_runs
 from scheduler_admin.models import ImportStatus, RunStage, RunStatus, Schedule, ScheduleRun
 
 
-def is_plain_success(outcome: Outcome) -> bool:
-    return outcome.status == "success"
-
-
 def record_successes(items: list[tuple[ScheduleRun, Outcome]], *, follower: str) -> set[int]:
     """Close these runs as successes; returns the pks closed here. The caller records
     the others with record_outcome (which also tells "someone else closed it")."""

@@ -34,6 +34,7 @@ from agentos_bridge.outcome import Outcome, RunRequest, TargetInfo
 from scheduler_admin.engine.clock import db_now
 from scheduler_admin.engine.config import option
 from scheduler_admin.engine.db_retry import until_it_lands
+from scheduler_admin.engine.dispatch import RUNS_PER_TASK
 from scheduler_admin.engine.outcomes import record_outcome
 from scheduler_admin.models import RunStage, RunStatus, ScheduleRun, Target
 
@@ -143,8 +144,6 @@ def execute_runs(run_pks: list[int]) -> dict[int, str]:
             return "error"
         finally:
             connection.close()  # this thread's own connection
-
-    from scheduler_admin.engine.dispatch import RUNS_PER_TASK
 
     # Local-runtime runs and plain requests execute here: at most 20 at once a worker.
     with ThreadPoolExecutor(min(len(run_pks), RUNS_PER_TASK), thread_name_prefix="start") as pool:

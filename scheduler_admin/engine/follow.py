@@ -36,7 +36,7 @@ from django.db.models import F
 from agentos_bridge import remote_runs
 from agentos_bridge.firing_trace import finish_followed, trace_id_for
 from agentos_bridge.outcome import Outcome
-from scheduler_admin.engine.batch_outcomes import is_plain_success, record_successes
+from scheduler_admin.engine.batch_outcomes import record_successes
 from scheduler_admin.engine.clock import db_now
 from scheduler_admin.engine.config import option
 from scheduler_admin.engine.db_retry import is_blip, until_it_lands
@@ -291,7 +291,7 @@ def _again_in(
 def _close(run: ScheduleRun, follower: str, outcome: Outcome, *, note: str = "") -> str:
     """Record the run's outcome (in a follower process: with the pass's other writes)."""
     if _deferred is not None and follower == _deferred.follower:
-        if is_plain_success(outcome) and not note:
+        if outcome.status == "success" and not note:
             _deferred.add_success(run, outcome)
         else:
             _deferred.add(

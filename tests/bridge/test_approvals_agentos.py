@@ -9,12 +9,10 @@ import requests
 
 from scheduler_admin.engine import approvals
 from scheduler_admin.engine.clock import db_now
-from scheduler_admin.engine.execution import execute_run
-from scheduler_admin.engine.firing import fire_due
 from scheduler_admin.engine.follow import follow_until_done
 from scheduler_admin.models import AuditEntry, RunStage, RunStatus, ScheduleRun
-from tests.answers import answer_at_once
-from tests.factories import make_schedule, make_user
+from tests.answers import answer_at_once, paused_on_agentos
+from tests.factories import make_user
 
 
 def continues(agentos, run: ScheduleRun) -> int:
@@ -27,29 +25,12 @@ def server_run(agentos, run: ScheduleRun) -> dict:
     return requests.get(path, params={"session_id": run.session_id}, timeout=5).json()
 
 
-def paused_run(target, workflow: str, kind: str = "workflows", **schedule_fields) -> ScheduleRun:
-    """A schedule fires, a worker submits, a follower follows: the run pauses."""
-    schedule = make_schedule(
-        target=target,
-        endpoint=f"/{kind}/{workflow}/runs",
-        payload={"message": "the week"},
-        cron_expr="* * * * *",
-        **schedule_fields,
-    )
-    schedule.next_run_at = db_now() - timedelta(seconds=1)
-    schedule.save(update_fields=["next_run_at"])
-    [pk] = fire_due(db_now())
-    assert execute_run(pk) == "submitted"
-    assert follow_until_done(pk, budget_s=30) == RunStatus.PAUSED
-    return ScheduleRun.objects.get(pk=pk)
-
-
 def test_a_confirmation_and_an_input_step_pause_and_complete_with_the_answers(
     agentos_target, agentos
 ):
     operator = make_user("operator")
-    publish = paused_run(agentos_target, "publish")
-    charge = paused_run(agentos_target, "charge")
+    publish = paused_on_agentos(agentos_target, "publish")
+    charge = paused_on_agentos(agentos_target, "charge")
     assert list(ScheduleRun.objects.awaiting_answer()) == [publish, charge]
     assert publish.paused_at and publish.trigger == "schedule"
     [ask] = approvals.questions(publish)
@@ -84,7 +65,7 @@ def test_a_confirmation_and_an_input_step_pause_and_complete_with_the_answers(
 def test_input_is_checked_against_the_servers_schema_before_anything_is_sent(
     agentos_target, agentos
 ):
-    run = paused_run(agentos_target, "charge")
+    run = paused_on_agentos(agentos_target, "charge")
     with pytest.raises(approvals.AnswerError) as caught:
         approvals.answer(
             run, user=make_user("operator"), decision="approve", values={"amount": "lots"}
@@ -95,7 +76,7 @@ def test_input_is_checked_against_the_servers_schema_before_anything_is_sent(
 
 
 def test_rejecting_ends_the_run_as_the_server_says(agentos_target, agentos):
-    run = paused_run(agentos_target, "publish")
+    run = paused_on_agentos(agentos_target, "publish")
     approvals.answer(run, user=make_user("operator"), decision="reject", note="not this week")
     assert follow_until_done(run.pk, budget_s=30) == RunStatus.SUCCESS
     run.refresh_from_db()
@@ -114,7 +95,7 @@ def test_two_people_answering_at_once_one_wins_and_the_server_gets_one_continue(
     from scheduler_admin.models import Target
 
     target = Target.objects.create(name="agentos", base_url=agentos.url)
-    run = paused_run(target, "publish")
+    run = paused_on_agentos(target, "publish")
     alice, bob = make_user("operator", "alice"), make_user("admin", "bob")
     results = answer_at_once(run.pk, [alice, bob])
     # The second is told it lost, whether it read the run before or after the winner's
@@ -135,7 +116,7 @@ def test_two_people_answering_at_once_one_wins_and_the_server_gets_one_continue(
 def test_a_lost_continue_is_sent_again_only_while_the_server_still_has_the_run_paused(
     agentos_target, agentos
 ):
-    run = paused_run(agentos_target, "publish")
+    run = paused_on_agentos(agentos_target, "publish")
     # The answer is stored, but its request never left (the process died first).
     approvals.answer(run, user=make_user("operator"), decision="approve", send_now=False)
     run.refresh_from_db()
@@ -157,7 +138,9 @@ def test_a_lost_continue_is_sent_again_only_while_the_server_still_has_the_run_p
 def test_a_pause_that_waits_too_long_is_rejected_or_cancelled_on_the_server(
     agentos_target, agentos, action
 ):
-    run = paused_run(agentos_target, "publish", pause_timeout_s=60, pause_timeout_action=action)
+    run = paused_on_agentos(
+        agentos_target, "publish", pause_timeout_s=60, pause_timeout_action=action
+    )
     assert run.pause_expires_at == run.paused_at + timedelta(seconds=60)
     assert approvals.expire_paused(db_now()) == []
     # A minute later (the stored expiry moved back rather than the clock forward: the
@@ -192,7 +175,7 @@ def test_a_pause_that_waits_too_long_is_rejected_or_cancelled_on_the_server(
 def test_a_tool_confirmation_is_answered_and_the_server_runs_the_tool_or_not(
     agentos_target, agentos, kind, component, decision
 ):
-    run = paused_run(agentos_target, component, kind=kind)
+    run = paused_on_agentos(agentos_target, component, kind=kind)
     assert approvals.can_answer_here(run)
     [ask] = approvals.questions(run)
     assert (ask["kind"], ask["step"], ask["tool_args"]) == (

@@ -13,11 +13,10 @@ from agentos_bridge.runtime import pauses, registry
 from scheduler_admin.engine import approvals
 from scheduler_admin.engine.clock import db_now
 from scheduler_admin.engine.execution import execute_run
-from scheduler_admin.engine.firing import fire_due
 from scheduler_admin.engine.follow import follow_until_done
 from scheduler_admin.engine.local_answers import continue_local_run
 from scheduler_admin.models import AuditEntry, RunStage, RunStatus, ScheduleRun, Target
-from tests.answers import answer_at_once
+from tests.answers import answer_at_once, fire_once
 from tests.factories import make_schedule, make_user
 
 # Every execution of a step that only runs after a person's answer, by workflow.
@@ -107,9 +106,7 @@ def paused_run(workflow: str, **schedule_fields) -> ScheduleRun:
         cron_expr="* * * * *",
         **schedule_fields,
     )
-    schedule.next_run_at = db_now() - timedelta(seconds=1)
-    schedule.save(update_fields=["next_run_at"])
-    [pk] = fire_due(db_now())
+    pk = fire_once(schedule)
     assert execute_run(pk) == "paused"
     run = ScheduleRun.objects.get(pk=pk)
     assert run.status == RunStatus.PAUSED and run.run_id and run.session_id

@@ -3,40 +3,24 @@ by schedules pause for a person; the navigation counts them; an operator fills i
 input (refused first when it does not fit), approves the other, and both complete on
 the server; a third waits past its pause timeout and leaves the inbox."""
 
-from datetime import timedelta
-
 import pytest
 import requests
 from playwright.sync_api import expect
 
 from scheduler_admin.engine import approvals
 from scheduler_admin.engine.clock import db_now
-from scheduler_admin.engine.execution import execute_run
-from scheduler_admin.engine.firing import fire_due
 from scheduler_admin.engine.follow import follow_until_done
 from scheduler_admin.models import RunStatus, ScheduleRun, Target
+from tests.answers import paused_on_agentos
 from tests.bridge.conftest import agentos  # noqa: F401 - the real AgentOS fixture
 from tests.browser.conftest import log_in, shoot
-from tests.factories import make_schedule
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _paused(target, workflow: str, **fields) -> ScheduleRun:
     fields.setdefault("name", f"nightly {workflow}")
-    schedule = make_schedule(
-        target=target,
-        endpoint=f"/workflows/{workflow}/runs",
-        payload={"message": "the week"},
-        cron_expr="0 3 * * *",
-        **fields,
-    )
-    schedule.next_run_at = db_now() - timedelta(seconds=1)
-    schedule.save(update_fields=["next_run_at"])
-    [pk] = fire_due(db_now())
-    assert execute_run(pk) == "submitted"
-    assert follow_until_done(pk, budget_s=30) == RunStatus.PAUSED
-    return ScheduleRun.objects.get(pk=pk)
+    return paused_on_agentos(target, workflow, cron_expr="0 3 * * *", **fields)
 
 
 def _content(agentos_server, run: ScheduleRun, workflow: str) -> str:  # noqa: F811
